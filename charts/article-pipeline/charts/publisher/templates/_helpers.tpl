@@ -1,0 +1,59 @@
+{{/* Chart name. */}}
+{{- define "publisher.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: <release>-publisher. */}}
+{{- define "publisher.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "publisher.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Selector labels. */}}
+{{- define "publisher.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "publisher.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Common labels. */}}
+{{- define "publisher.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "publisher.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: publisher
+app.kubernetes.io/part-of: article-pipeline
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* ServiceAccount name. */}}
+{{- define "publisher.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "publisher.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Image reference (tag required). */}}
+{{- define "publisher.image" -}}
+{{- printf "%s:%s" .Values.image.repository (required "image.tag is required" .Values.image.tag) -}}
+{{- end -}}
+
+{{/* AWS environment: endpoint only when set, dummy keys only for LocalStack. */}}
+{{- define "publisher.awsEnv" -}}
+- name: AWS_REGION
+  value: {{ .Values.global.aws.region | quote }}
+{{- with tpl .Values.global.aws.endpointUrl . }}
+- name: AWS_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- if .Values.global.aws.localstackCredentials }}
+- name: AWS_ACCESS_KEY_ID
+  value: test
+- name: AWS_SECRET_ACCESS_KEY
+  value: test
+{{- end }}
+{{- end -}}

@@ -1,0 +1,1 @@
+"""Pieces shared by the publisher, the Spark job and the local tooling."""

@@ -1,0 +1,168 @@
+"""Shard positions, the source offset, and planning of the next micro-batch. Pure logic.
+
+An offset (what Spark checkpoints) is::
+
+    {"run": "<uuid of this checkpoint>", "batch": n, "limit": records_per_shard,
+     "initial": <position new shards start from>, "done": [finished shard ids],
+     "shards": {"shardId-000000000000": <start position of batch n>, ...}}
+
+A position is a dict: ``{"type": "TRIM_HORIZON"}``, ``{"type": "AT_TIMESTAMP", "ts": 1.7e9}``,
+``{"type": "AT_SEQUENCE_NUMBER", "seq": "..."}`` or
+``{"type": "AFTER_SEQUENCE_NUMBER", "seq": "...", "sub": k}``; ``sub`` is set when the batch
+ended inside a KPL aggregated record after its sub-record ``k``. Sequence numbers are decimal
+strings compared as integers (moto's are short counters, AWS's are 56 digits).
+
+Batch n reads each shard from the offset's start position; the executor records where it
+stopped in the position log; ``plan_next_offset`` turns batch n's log entries into batch n+1's
+start positions, dropping finished (closed and fully read) shards and adding shards whose
+parents are all finished, so records of one partition key stay in order across resharding.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Position = dict[str, Any]
+Offset = dict[str, Any]
+
+TRIM_HORIZON: Position = {"type": "TRIM_HORIZON"}
+_SEQUENCE_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+
+
+class PositionLogMismatch(RuntimeError):
+    """The shard-position log lacks an entry the checkpoint needs."""
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """What ``ListShards`` tells about one shard."""
+
+    shard_id: str
+    parent: str | None = None
+    adjacent_parent: str | None = None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.parent, self.adjacent_parent) if p)
+
+
+@dataclass(frozen=True)
+class ShardEnd:
+    """Where a batch stopped reading one shard (one entry of the position log)."""
+
+    end: Position
+    records: int
+    closed: bool
+    millis_behind_latest: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "end": self.end,
+            "records": self.records,
+            "closed": self.closed,
+            "millis_behind_latest": self.millis_behind_latest,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ShardEnd:
+        return cls(
+            end=dict(data["end"]),
+            records=int(data["records"]),
+            closed=bool(data["closed"]),
+            millis_behind_latest=data.get("millis_behind_latest"),
+        )
+
+
+def sequence_key(sequence: str, sub: int | None = None) -> tuple[int, int]:
+    """Order of a (sequence number, sub-sequence) pair; whole records sort after their sub-records."""
+    return int(sequence), (sub if sub is not None else 2**62)
+
+
+def position_after(sequence: str, sub: int | None = None) -> Position:
+    """The position just after the record ``sequence`` (or after its sub-record ``sub``)."""
+    position: Position = {"type": "AFTER_SEQUENCE_NUMBER", "seq": sequence}
+    if sub is not None:
+        position["sub"] = sub
+    return position
+
+
+def iterator_request(position: Position) -> dict[str, Any]:
+    """GetShardIterator arguments that start at ``position`` (sub-records are skipped by the reader)."""
+    kind = position["type"]
+    if kind == "AFTER_SEQUENCE_NUMBER" and position.get("sub") is not None:
+        # The batch stopped inside an aggregated record: re-open that record, skip what was read.
+        return {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": position["seq"]}
+    if kind in _SEQUENCE_TYPES:
+        return {"ShardIteratorType": kind, "StartingSequenceNumber": position["seq"]}
+    if kind == "AT_TIMESTAMP":
+        return {"ShardIteratorType": "AT_TIMESTAMP", "Timestamp": float(position["ts"])}
+    if kind in ("TRIM_HORIZON", "LATEST"):
+        return {"ShardIteratorType": kind}
+    raise ValueError(f"unknown shard position type {kind!r}")
+
+
+def is_consumed(position: Position, sequence: str, sub: int | None) -> bool:
+    """True when the record (sequence, sub) lies at or before ``position`` (already read)."""
+    kind = position["type"]
+    if kind == "AFTER_SEQUENCE_NUMBER":
+        return sequence_key(sequence, sub) <= sequence_key(position["seq"], position.get("sub"))
+    if kind == "AT_SEQUENCE_NUMBER":
+        return int(sequence) < int(position["seq"])
+    return False
+
+
+def new_offset(initial: Position, limit: int) -> Offset:
+    """The offset a new checkpoint starts from: no shard planned yet, a fresh run id."""
+    return {"run": uuid.uuid4().hex, "batch": 0, "limit": limit, "initial": initial, "done": [], "shards": {}}
+
+
+def plan_next_offset(
+    start: Offset,
+    ends: Mapping[str, ShardEnd],
+    listed: Iterable[ShardInfo],
+    limit: int,
+) -> Offset:
+    """Batch n+1's offset from batch n's offset ``start``, its log entries and the listed shards.
+
+    Raises ``PositionLogMismatch`` when a shard of ``start`` has no entry in ``ends``.
+    """
+    missing = sorted(set(start["shards"]) - set(ends))
+    if missing:
+        raise PositionLogMismatch(
+            f"the shard-position log has no end for batch {start['batch']} of shard(s) {', '.join(missing)}"
+        )
+    listed = list(listed)
+    listed_ids = {shard.shard_id for shard in listed}
+    done = set(start["done"])
+    shards: dict[str, Position] = {}
+    for shard_id, entry in ends.items():
+        if shard_id not in start["shards"]:
+            continue
+        if entry.closed:
+            done.add(shard_id)
+        else:
+            shards[shard_id] = entry.end
+    for shard in listed:
+        if shard.shard_id in shards or shard.shard_id in done:
+            continue
+        parents_pending = [p for p in shard.parents if p in listed_ids and p not in done]
+        if not parents_pending:
+            shards[shard.shard_id] = dict(start["initial"])
+    return {
+        "run": start["run"],
+        "batch": start["batch"] + 1,
+        "limit": limit,
+        "initial": start["initial"],
+        # Finished shards are remembered only while Kinesis still lists them (retention period).
+        "done": sorted(done & listed_ids),
+        "shards": dict(sorted(shards.items())),
+    }
+
+
+def per_shard_limit(max_rows: int | None, shard_count: int, default: int) -> int:
+    """Records each shard may read this batch: Spark's ReadMaxRows spread over shards, capped by the default."""
+    if max_rows is None or shard_count == 0:
+        return default
+    return max(1, min(default, -(-max_rows // shard_count)))

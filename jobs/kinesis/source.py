@@ -1,0 +1,320 @@
+"""The ``kinesis`` streaming data source for Spark (Python Data Source API, pyspark 4.3).
+
+Usage::
+
+    spark.dataSource.register(KinesisDataSource)
+    spark.readStream.format("kinesis").option("streamName", "articles")
+         .option("positionLog", "/checkpoints/articles/kinesis-positions").load()
+
+Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl``,
+``startingPosition`` (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<epoch seconds or RFC 3339> |
+JSON ``{"shardId-...": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog``
+(required: local directory or s3:// prefix), ``maxRecordsPerShard`` (10000),
+``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches).
+
+One Spark task per open shard reads it on an executor and records where it stopped in the
+position log (see ``position_log``); the next batch starts there. Starting positions apply to
+a new checkpoint only: a restart resumes from the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadLimit, ReadMaxRows, SupportsTriggerAvailableNow
+from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType, TimestampType
+
+from common.logs import configure_logging, log_event
+from common.settings import AwsSettings, SettingError
+from jobs.kinesis.position_log import open_position_log
+from jobs.kinesis.positions import (
+    TRIM_HORIZON,
+    Offset,
+    Position,
+    PositionLogMismatch,
+    ShardEnd,
+    ShardInfo,
+    new_offset,
+    per_shard_limit,
+    plan_next_offset,
+)
+from jobs.kinesis.shard_reader import KinesisRecord, ReadLimits, ShardReader, call_with_retries
+
+logger = logging.getLogger("jobs.kinesis")
+
+SOURCE_SCHEMA = StructType([
+    StructField("data", BinaryType(), False),
+    StructField("partition_key", StringType(), False),
+    StructField("shard_id", StringType(), False),
+    StructField("sequence_number", StringType(), False),
+    StructField("sub_sequence_number", LongType(), True),
+    StructField("arrival_time", TimestampType(), False),
+])
+_ARROW_CHUNK_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """The source's options, validated once on the driver."""
+
+    stream_name: str
+    aws: AwsSettings
+    starting_position: str
+    position_log: str
+    max_records_per_shard: int
+    max_fetch_seconds: float
+    retry_deadline_seconds: float
+    position_log_retention: int
+    log_level: str
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> SourceOptions:
+        lowered = {key.lower(): value for key, value in options.items()}
+
+        def required(name: str) -> str:
+            value = lowered.get(name.lower(), "").strip()
+            if not value:
+                raise SettingError(f"kinesis source option {name!r} is required")
+            return value
+
+        def number(name: str, default: float, kind: type = float) -> Any:
+            raw = lowered.get(name.lower())
+            if raw is None:
+                return kind(default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingError(f"kinesis source option {name!r} must be a number, got {raw!r}") from None
+            if value <= 0:
+                raise SettingError(f"kinesis source option {name!r} must be > 0, got {raw!r}")
+            return value
+
+        starting = lowered.get("startingposition", "TRIM_HORIZON").strip()
+        initial_position(starting)  # validate now, resolve when a new checkpoint starts
+        return cls(
+            stream_name=required("streamName"),
+            aws=AwsSettings(region=lowered.get("region", "us-east-1"), endpoint_url=lowered.get("endpointurl") or None),
+            starting_position=starting,
+            position_log=required("positionLog"),
+            max_records_per_shard=number("maxRecordsPerShard", 10_000, int),
+            max_fetch_seconds=number("maxFetchSeconds", 2.0),
+            retry_deadline_seconds=number("retryDeadlineSeconds", 60.0),
+            position_log_retention=number("positionLogRetention", 100, int),
+            log_level=lowered.get("loglevel", "INFO"),
+        )
+
+
+def initial_position(starting: str, now: float | None = None) -> Position | dict[str, Position]:
+    """The position(s) a new checkpoint starts from, for the ``startingPosition`` option."""
+    upper = starting.upper()
+    if upper == "TRIM_HORIZON":
+        return dict(TRIM_HORIZON)
+    if upper == "LATEST":
+        # Pinned to the query's first start so records arriving between batches are never skipped.
+        return {"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now}
+    if upper.startswith("AT_TIMESTAMP:"):
+        value = starting.split(":", 1)[1].strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                raise SettingError(
+                    f"startingPosition AT_TIMESTAMP needs epoch seconds or RFC 3339 time, got {value!r}") from None
+        return {"type": "AT_TIMESTAMP", "ts": seconds}
+    if starting.startswith("{"):
+        try:
+            per_shard = json.loads(starting)
+        except json.JSONDecodeError as error:
+            raise SettingError(f"startingPosition JSON is invalid: {error}") from None
+        for shard_id, position in per_shard.items():
+            if not isinstance(position, dict) or position.get("type") not in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") \
+                    or not str(position.get("seq", "")).isdigit():
+                raise SettingError(
+                    f"startingPosition for {shard_id} must be {{\"type\": \"AT_SEQUENCE_NUMBER\"|\"AFTER_SEQUENCE_NUMBER\", "
+                    f"\"seq\": \"<digits>\"}}, got {position!r}")
+        return per_shard
+    raise SettingError(
+        f"startingPosition must be TRIM_HORIZON, LATEST, AT_TIMESTAMP:<time> or a JSON object of per-shard "
+        f"sequence numbers, got {starting!r}")
+
+
+class KinesisPartition(InputPartition):
+    """Everything a task needs to read one shard for one batch (travels to the executor)."""
+
+    def __init__(self, options: SourceOptions, run: str, batch: int, shard_id: str, start: Position,
+                 limit: int) -> None:
+        super().__init__(shard_id)
+        self.options = options
+        self.run = run
+        self.batch = batch
+        self.shard_id = shard_id
+        self.start = start
+        self.limit = limit
+
+
+def list_shards(client: Any, stream_name: str, retry_deadline_seconds: float) -> list[ShardInfo]:
+    """All shards Kinesis lists for the stream (open and closed within retention)."""
+    shards: list[ShardInfo] = []
+    request: dict[str, Any] = {"StreamName": stream_name}
+    while True:
+        response = call_with_retries(lambda: client.list_shards(**request), what=f"ListShards {stream_name}",
+                                     deadline_seconds=retry_deadline_seconds)
+        shards.extend(ShardInfo(s["ShardId"], s.get("ParentShardId"), s.get("AdjacentParentShardId"))
+                      for s in response["Shards"])
+        token = response.get("NextToken")
+        if not token:
+            return shards
+        request = {"NextToken": token}
+
+
+def kinesis_client(aws: AwsSettings) -> Any:
+    """A Kinesis client whose retries are left to ``call_with_retries``."""
+    from common.aws import client
+
+    return client("kinesis", aws, retries={"mode": "standard", "max_attempts": 1})
+
+
+def records_to_arrow(records: list[KinesisRecord], shard_id: str) -> Iterator[Any]:
+    """Arrow record batches matching ``SOURCE_SCHEMA`` exactly (UTC microsecond timestamps)."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(SOURCE_SCHEMA, timezone="UTC")
+    for begin in range(0, len(records), _ARROW_CHUNK_ROWS):
+        chunk = records[begin:begin + _ARROW_CHUNK_ROWS]
+        yield pa.RecordBatch.from_arrays([
+            pa.array([r.data for r in chunk], pa.binary()),
+            pa.array([r.partition_key for r in chunk], pa.string()),
+            pa.array([shard_id] * len(chunk), pa.string()),
+            pa.array([r.sequence_number for r in chunk], pa.string()),
+            pa.array([r.sub_sequence_number for r in chunk], pa.int64()),
+            pa.array([r.arrival_time for r in chunk], pa.timestamp("us", tz="UTC")),
+        ], schema=schema)
+
+
+def read_partition(partition: KinesisPartition) -> tuple[list[KinesisRecord], ShardEnd]:
+    """Read one shard for one batch, recording (or replaying) its end in the position log."""
+    options = partition.options
+    log = open_position_log(options.position_log, partition.run, options.aws)
+    recorded = log.get(partition.batch, partition.shard_id)
+    reader = ShardReader(kinesis_client(options.aws), options.stream_name, partition.shard_id, ReadLimits(
+        max_records=partition.limit, max_fetch_seconds=options.max_fetch_seconds,
+        retry_deadline_seconds=options.retry_deadline_seconds))
+    records, end = reader.read(partition.start, recorded)
+    if recorded is None:
+        winner = log.put_if_absent(partition.batch, partition.shard_id, end)
+        if winner != end:
+            # Another attempt of this task recorded its end first: return exactly its records.
+            if winner.records <= len(records):
+                records = records[:winner.records]
+            else:
+                records, _ = reader.read(partition.start, winner)
+            end = winner
+    return records, end
+
+
+class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
+    """Plans one partition per shard per batch; tasks read the shards on executors."""
+
+    def __init__(self, options: SourceOptions) -> None:
+        self.options = options
+        self._client: Any = None
+        self._available_now = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_client": None}
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = kinesis_client(self.options.aws)
+        return self._client
+
+    def initialOffset(self) -> Offset:
+        initial = initial_position(self.options.starting_position)
+        if "type" in initial:
+            return new_offset(initial, self.options.max_records_per_shard)
+        # Per-shard sequence numbers: those shards start there, any other shard from TRIM_HORIZON.
+        offset = new_offset(dict(TRIM_HORIZON), self.options.max_records_per_shard)
+        offset["shards"] = dict(sorted(initial.items()))
+        return offset
+
+    def getDefaultReadLimit(self) -> ReadLimit:
+        return ReadAllAvailable()
+
+    def prepareForTriggerAvailableNow(self) -> None:
+        self._available_now = True
+
+    def _ends(self, start: Offset) -> dict[str, ShardEnd]:
+        if start["batch"] == 0:
+            # Nothing read yet: per-shard starting positions carry over unchanged.
+            return {shard: ShardEnd(end=pos, records=0, closed=False) for shard, pos in start["shards"].items()}
+        log = open_position_log(self.options.position_log, start["run"], self.options.aws)
+        ends = {}
+        for shard in start["shards"]:
+            entry = log.get(start["batch"], shard)
+            if entry is not None:
+                ends[shard] = entry
+        return ends
+
+    def latestOffset(self, start: Offset, limit: ReadLimit) -> Offset:
+        ends = self._ends(start)
+        listed = list_shards(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
+        max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None
+        per_shard = per_shard_limit(max_rows, max(1, len(start["shards"]) or len(listed)),
+                                    self.options.max_records_per_shard)
+        try:
+            planned = plan_next_offset(start, ends, listed, per_shard)
+        except PositionLogMismatch as error:
+            raise PositionLogMismatch(
+                f"{error}. The position log at {self.options.position_log} no longer matches the Spark checkpoint "
+                "beside it (deleted, moved, or purged too early). Restore it, or delete the query's checkpoint "
+                "directory too (make reset) to start over from startingPosition."
+            ) from None
+        if start["batch"] > 0:
+            log_event(logger, "kinesis_batch_read", batch=start["batch"], shards={
+                shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest, "closed": end.closed}
+                for shard, end in sorted(ends.items())})
+        drained = start["batch"] > 0 and all(
+            end.records == 0 and (end.closed or end.millis_behind_latest == 0) for end in ends.values()
+        ) and set(planned["shards"]) == set(start["shards"])
+        if self._available_now and drained:
+            return start
+        return planned
+
+    def partitions(self, start: Offset, end: Offset) -> list[KinesisPartition]:
+        return [KinesisPartition(self.options, end["run"], end["batch"], shard, position, end["limit"])
+                for shard, position in end["shards"].items()]
+
+    def read(self, partition: KinesisPartition) -> Iterator[Any]:  # type: ignore[override]
+        if not logging.getLogger().handlers:
+            configure_logging(partition.options.log_level)
+        records, _ = read_partition(partition)
+        yield from records_to_arrow(records, partition.shard_id)
+
+    def commit(self, end: Offset) -> None:
+        keep_from = end["batch"] - self.options.position_log_retention
+        if keep_from > 0:
+            open_position_log(self.options.position_log, end["run"], self.options.aws).purge_before(keep_from)
+
+
+class KinesisDataSource(DataSource):
+    """``spark.readStream.format("kinesis")``: an AWS Kinesis Data Stream, exactly once."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "kinesis"
+
+    def schema(self) -> StructType:
+        return SOURCE_SCHEMA
+
+    def streamReader(self, schema: StructType) -> KinesisStreamReader:
+        return KinesisStreamReader(SourceOptions.from_options(dict(self.options)))

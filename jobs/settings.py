@@ -1,0 +1,94 @@
+"""The job's configuration, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from common.settings import AwsSettings, EnvReader, SettingError
+
+AVAILABLE_NOW = "available-now"
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    aws: AwsSettings
+    stream_name: str
+    bucket_name: str
+    checkpoint_location: str
+    spark_master_url: str | None
+    app_name: str
+    starting_position: str
+    watermark_delay_seconds: float
+    trigger_interval: str  # a Spark duration like "5 seconds", or "available-now"
+    max_records_per_shard: int
+    shuffle_partitions: int
+    row_group_rows: int
+    log_level: str
+
+    @property
+    def output_root(self) -> str:
+        return f"s3://{self.bucket_name}"
+
+    @property
+    def watermark_delay(self) -> str:
+        return f"{int(self.watermark_delay_seconds)} seconds"
+
+    def source_options(self, query_name: str) -> dict[str, str]:
+        """Options of the Kinesis source for the query ``query_name`` (own position log each)."""
+        options = {
+            "streamName": self.stream_name,
+            "region": self.aws.region,
+            "startingPosition": self.starting_position,
+            "positionLog": os.path.join(self.checkpoint_location, query_name, "kinesis-positions")
+            if not self.checkpoint_location.startswith("s3://")
+            else f"{self.checkpoint_location.rstrip('/')}/{query_name}/kinesis-positions",
+            "maxRecordsPerShard": str(self.max_records_per_shard),
+            "logLevel": self.log_level,
+        }
+        if self.aws.endpoint_url:
+            options["endpointUrl"] = self.aws.endpoint_url
+        return options
+
+    def sink_options(self, prefix: str, batch_id: int, partition_column: str | None) -> dict[str, str]:
+        options = {
+            "path": f"{self.output_root}/{prefix}",
+            "batchId": str(batch_id),
+            "region": self.aws.region,
+            "rowGroupRows": str(self.row_group_rows),
+        }
+        if partition_column:
+            options["partitionColumn"] = partition_column
+        if self.aws.endpoint_url:
+            options["endpointUrl"] = self.aws.endpoint_url
+        return options
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
+        env = EnvReader(environ)
+        trigger = env.string("TRIGGER_INTERVAL", "5 seconds")
+        if trigger.lower() != AVAILABLE_NOW:
+            env.duration_seconds("TRIGGER_INTERVAL", trigger)  # validates
+        starting = env.string("STARTING_POSITION", "TRIM_HORIZON")
+        from jobs.kinesis.source import initial_position
+
+        try:
+            initial_position(starting)
+        except SettingError as error:
+            raise SettingError(f"STARTING_POSITION: {error}") from None
+        return cls(
+            aws=env.aws(),
+            stream_name=env.stream_name(),
+            bucket_name=env.bucket_name(),
+            checkpoint_location=os.path.abspath(env.string("CHECKPOINT_LOCATION", ".state/checkpoints"))
+            if not env.string("CHECKPOINT_LOCATION", "").startswith("s3://") else env.string("CHECKPOINT_LOCATION", ""),
+            spark_master_url=env.optional_string("SPARK_MASTER_URL"),
+            app_name=env.string("SPARK_APP_NAME", "article-pipeline"),
+            starting_position=starting,
+            watermark_delay_seconds=env.duration_seconds("WATERMARK_DELAY", "2 minutes"),
+            trigger_interval=AVAILABLE_NOW if trigger.lower() == AVAILABLE_NOW else trigger,
+            max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
+            shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
+            row_group_rows=env.integer("PARQUET_ROW_GROUP_ROWS", 65_536, minimum=1),
+            log_level=env.string("LOG_LEVEL", "INFO").upper(),
+        )
