@@ -109,8 +109,8 @@ case "${1:-job}" in
       local*) export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}" ;;
     esac
     attempt_setup_fake_passwd_entry
-    # tini -g: SIGTERM reaches python and the JVM it starts, so a stop is prompt.
-    exec /usr/bin/tini -s -g -- "${PYSPARK_DRIVER_PYTHON:-python3}" "${APP_MAIN:-/opt/app/jobs/process_articles.py}" "$@"
+    # SIGTERM goes to python only: the job stops its queries and Spark, then exits.
+    exec /usr/bin/tini -s -- "${PYSPARK_DRIVER_PYTHON:-python3}" "${APP_MAIN:-/opt/app/jobs/process_articles.py}" "$@"
     ;;
   *)
     # Not a Spark-on-Kubernetes command: run it as given.

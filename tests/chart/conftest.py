@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chart_helpers import CHART, CI_VALUES, NAMESPACE, RELEASE, ROOT, Manifest  # noqa: E402
+from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, NAMESPACE, RELEASE, ROOT, Manifest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +51,7 @@ def render(run_helm: Callable[..., subprocess.CompletedProcess[str]]) -> Callabl
     """Render the umbrella chart with values files and --set flags into a list of objects."""
 
     def _render(*values_files: Path, sets: tuple[str, ...] = ()) -> list[Manifest]:
-        args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+        args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION]
         for f in values_files:
             args += ["-f", str(f)]
         for s in sets:

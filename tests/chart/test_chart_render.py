@@ -66,7 +66,7 @@ def test_ci_values_files_cover_kind_and_aws() -> None:
 
 
 def test_lint_strict(run_helm: Helm, values_file: Path) -> None:
-    result = run_helm("lint", "--strict", str(CHART), "-f", str(values_file))
+    result = run_helm("lint", "--strict", "--kube-version", KUBERNETES_VERSION, str(CHART), "-f", str(values_file))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
 

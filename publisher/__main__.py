@@ -1,0 +1,28 @@
+"""``python -m publisher`` / ``article-publisher``: validate settings, then serve with gunicorn.
+
+One worker process (the publishing thread lives in it) with a few threads for the probes.
+gunicorn's graceful SIGTERM lets the worker exit normally, which flushes the buffer.
+"""
+from __future__ import annotations
+
+import sys
+
+from common.settings import SettingError
+from publisher.settings import PublisherSettings
+
+
+def main() -> int:
+    try:
+        settings = PublisherSettings.from_env()
+    except SettingError as error:
+        print(f"article-publisher: invalid setting: {error}", file=sys.stderr)
+        return 2
+    from gunicorn.app.wsgiapp import run
+
+    sys.argv = ["gunicorn", "--bind", settings.bind, "--workers", "1", "--threads", "4",
+                "--graceful-timeout", "10", "--access-logfile", "-", "publisher.app:create_app()"]
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Publishing records to Kinesis with ``PutRecords``: batching, partial-failure retries, backoff.
+
+``KinesisWriter.put`` splits records into calls of at most 500 records and 5 MiB, sends each,
+and re-sends only the records a call reports as failed (throttled or internal error), with
+exponential backoff and full jitter, until all are accepted or the deadline passes. Records
+still failing then are returned to the caller, which keeps them buffered: nothing accepted
+by the publisher is dropped.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from common.logs import log_event
+
+logger = logging.getLogger("publisher.kinesis")
+
+MAX_RECORDS_PER_CALL = 500
+MAX_BYTES_PER_CALL = 5 * 1024 * 1024
+THROTTLE_CODES = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
+
+
+@dataclass(frozen=True)
+class Record:
+    partition_key: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data) + len(self.partition_key.encode())
+
+
+@dataclass
+class WriterStats:
+    published: int = 0
+    retried: int = 0
+    throttled: int = 0
+    failed_calls: int = 0
+    last_publish_time: float | None = None
+    last_error: str | None = None
+    call_seconds: list[float] = field(default_factory=list)
+
+
+def chunk_records(records: Sequence[Record]) -> list[list[Record]]:
+    """Split into PutRecords calls of at most 500 records and 5 MiB each, order kept."""
+    calls: list[list[Record]] = []
+    current: list[Record] = []
+    size = 0
+    for record in records:
+        if current and (len(current) == MAX_RECORDS_PER_CALL or size + record.size > MAX_BYTES_PER_CALL):
+            calls.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += record.size
+    if current:
+        calls.append(current)
+    return calls
+
+
+class KinesisWriter:
+    """Sends records to one stream; thread-safe counters for /health and /metrics."""
+
+    def __init__(self, client: Any, stream_name: str, retry_deadline_seconds: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 on_call: Callable[[float, int, int], None] | None = None) -> None:
+        self.client = client
+        self.stream_name = stream_name
+        self.retry_deadline_seconds = retry_deadline_seconds
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.stats = WriterStats()
+        self.on_call = on_call
+        self._lock = threading.Lock()
+
+    def _send(self, batch: list[Record]) -> list[Record]:
+        """One PutRecords call; returns the records it did not accept."""
+        started = time.monotonic()
+        try:
+            response = self.client.put_records(
+                StreamName=self.stream_name,
+                Records=[{"PartitionKey": r.partition_key, "Data": r.data} for r in batch],
+            )
+        except Exception as error:  # noqa: BLE001 - connection errors, 5xx, throttling: all retried
+            with self._lock:
+                self.stats.failed_calls += 1
+                self.stats.last_error = f"{type(error).__name__}: {error}"[:500]
+                if any(code in str(error) for code in THROTTLE_CODES):
+                    self.stats.throttled += len(batch)
+            if self.on_call:
+                self.on_call(time.monotonic() - started, 0, len(batch))
+            return batch
+        failed = [record for record, result in zip(batch, response["Records"]) if "ErrorCode" in result]
+        throttled = sum(1 for result in response["Records"] if result.get("ErrorCode") in THROTTLE_CODES)
+        with self._lock:
+            self.stats.published += len(batch) - len(failed)
+            self.stats.throttled += throttled
+            self.stats.last_publish_time = time.time()
+            if failed:
+                codes = sorted({r.get("ErrorCode", "") for r in response["Records"] if "ErrorCode" in r})
+                self.stats.last_error = f"{len(failed)} of {len(batch)} records failed: {', '.join(codes)}"
+        if self.on_call:
+            self.on_call(time.monotonic() - started, len(batch) - len(failed), len(failed))
+        return failed
+
+    def put(self, records: Sequence[Record]) -> list[Record]:
+        """Publish ``records``; returns those still failing after the retry deadline (order kept)."""
+        pending = list(records)
+        deadline = time.monotonic() + self.retry_deadline_seconds
+        attempt = 0
+        while pending:
+            failed: list[Record] = []
+            for batch in chunk_records(pending):
+                failed.extend(self._send(batch))
+            if not failed:
+                return []
+            attempt += 1
+            with self._lock:
+                self.stats.retried += len(failed)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log_event(logger, "put_records_gave_up", logging.WARNING, records=len(failed),
+                          error=self.stats.last_error)
+                return failed
+            backoff = min(remaining, self.rng.uniform(0, min(5.0, 0.05 * 2**attempt)))
+            log_event(logger, "put_records_retry", logging.INFO, records=len(failed), attempt=attempt,
+                      backoff_s=round(backoff, 3), error=self.stats.last_error)
+            self.sleep(backoff)
+            pending = failed
+        return []

@@ -1,0 +1,120 @@
+"""The publishing loop: generate articles at a steady rate, buffer, flush with PutRecords.
+
+Runs in one background thread. Articles generated but not yet accepted by Kinesis stay in
+the buffer (bounded) and are retried; ``stop()`` flushes the buffer before returning, so a
+SIGTERM loses nothing the publisher has generated.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from common.logs import log_event
+from publisher.articles import ArticleGenerator
+from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
+
+logger = logging.getLogger("publisher.service")
+
+_TICK_SECONDS = 0.05
+_FLUSH_SECONDS = 0.2
+# When Kinesis is down, generation pauses once this many articles wait (nothing is dropped).
+MAX_BUFFERED = 50_000
+# /health reports unhealthy when nothing could be published for this long while articles wait.
+STALL_SECONDS = 15.0
+
+
+def encode(article: dict[str, Any]) -> Record:
+    return Record(partition_key=article["article_id"], data=json.dumps(article, separators=(",", ":")).encode())
+
+
+@dataclass
+class HealthReport:
+    healthy: bool
+    body: dict[str, Any]
+
+
+class PublisherService:
+    """Owns the generator, the buffer and the writer; ``start()`` runs the loop in a thread."""
+
+    def __init__(self, generator: ArticleGenerator, writer: KinesisWriter, rate: float, count: int) -> None:
+        self.generator = generator
+        self.writer = writer
+        self.rate = rate
+        self.count = count
+        self.generated = 0
+        self._buffer: deque[Record] = deque()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
+        self._started_at = time.monotonic()
+        self._last_success = time.monotonic()
+
+    def start(self) -> None:
+        self._started_at = time.monotonic()
+        self._thread.start()
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    @property
+    def done(self) -> bool:
+        return self.count > 0 and self.generated >= self.count and not self._buffer
+
+    def _generate_due(self) -> None:
+        due = int((time.monotonic() - self._started_at) * self.rate) - self.generated
+        if self.count:
+            due = min(due, self.count - self.generated)
+        due = min(due, MAX_BUFFERED - len(self._buffer))
+        for _ in range(max(0, due)):
+            self._buffer.append(encode(self.generator.article()))
+            self.generated += 1
+
+    def flush(self) -> None:
+        """Send what is buffered; records Kinesis did not accept stay at the front of the buffer."""
+        while self._buffer:
+            batch = [self._buffer.popleft() for _ in range(min(MAX_RECORDS_PER_CALL, len(self._buffer)))]
+            failed = self.writer.put(batch)
+            if failed:
+                self._buffer.extendleft(reversed(failed))
+                return
+            self._last_success = time.monotonic()
+
+    def _run(self) -> None:
+        last_flush = 0.0
+        while not self._stop.is_set():
+            self._generate_due()
+            now = time.monotonic()
+            if len(self._buffer) >= MAX_RECORDS_PER_CALL or (self._buffer and now - last_flush >= _FLUSH_SECONDS):
+                self.flush()
+                last_flush = now
+            self._stop.wait(_TICK_SECONDS)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop generating and flush the buffer (SIGTERM path)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.flush()
+        log_event(logger, "publisher_stopped", published=self.writer.stats.published, unsent=len(self._buffer))
+
+    def health(self, stream_reachable: bool) -> HealthReport:
+        stats = self.writer.stats
+        stalled = bool(self._buffer) and time.monotonic() - self._last_success > STALL_SECONDS
+        healthy = stream_reachable and not stalled
+        return HealthReport(healthy, {
+            "status": "ok" if healthy else "unavailable",
+            "stream_reachable": stream_reachable,
+            "articles_generated": self.generated,
+            "articles_published": stats.published,
+            "articles_buffered": len(self._buffer),
+            "last_publish_time": stats.last_publish_time,
+            "last_error": stats.last_error,
+            "done": self.done,
+        })

@@ -1,0 +1,42 @@
+"""The publisher's configuration, read from the environment once at start-up."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from common.settings import AwsSettings, EnvReader, SettingError
+
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    aws: AwsSettings
+    stream_name: str
+    bucket_name: str
+    shard_count: int
+    rate: float  # articles per second
+    count: int  # total articles to publish, 0 = unlimited
+    seed: int | None
+    authors: int
+    bind: str
+    startup_timeout_seconds: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PublisherSettings:
+        env = EnvReader(environ)
+        seed = env.optional_string("PUBLISHER_SEED")
+        if seed is not None and not seed.lstrip("-").isdigit():
+            raise SettingError(f"PUBLISHER_SEED must be an integer, got {seed!r}")
+        return cls(
+            aws=env.aws(),
+            stream_name=env.stream_name(),
+            bucket_name=env.bucket_name(),
+            shard_count=env.integer("KINESIS_SHARD_COUNT", 2, minimum=1),
+            rate=env.number("PUBLISH_RATE", 5.0),
+            count=env.integer("PUBLISH_COUNT", 0, minimum=0),
+            seed=int(seed) if seed is not None else None,
+            authors=env.integer("PUBLISHER_AUTHORS", 8, minimum=1),
+            bind=env.string("PUBLISHER_BIND", "127.0.0.1:8000"),
+            startup_timeout_seconds=env.number("PUBLISHER_STARTUP_TIMEOUT", 30.0),
+            log_level=env.string("LOG_LEVEL", "INFO").upper(),
+        )
