@@ -228,6 +228,7 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.options = options
         self._client: Any = None
         self._available_now = False
+        self._first_start_batch: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_client": None}
@@ -283,8 +284,11 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             log_event(logger, "kinesis_batch_read", batch=start["batch"], shards={
                 shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest, "closed": end.closed}
                 for shard, end in sorted(ends.items())})
-        drained = start["batch"] > 0 and all(
-            end.records == 0 and (end.closed or end.millis_behind_latest == 0) for end in ends.values()
+        if self._first_start_batch is None:
+            self._first_start_batch = start["batch"]
+        # Drained: a batch of this run (not one before a restart) reached the tip of every shard.
+        drained = start["batch"] > self._first_start_batch and all(
+            end.closed or (end.millis_behind_latest == 0 and end.records < start["limit"]) for end in ends.values()
         ) and set(planned["shards"]) == set(start["shards"])
         if self._available_now and drained:
             return start

@@ -6,34 +6,12 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from image_support import PUBLISHER, REPO, SPARK_JOB, TAG, Engine
 
-REPO = Path(__file__).resolve().parents[2]
-TAG = os.environ.get("IMAGE_TAG", "0.1.0")
-PUBLISHER = f"article-pipeline/publisher:{TAG}"
-SPARK_JOB = f"article-pipeline/spark-job:{TAG}"
 _BUILD_LINE = re.compile(r"^image=(\S+) seconds=(\d+) bytes=(\d+)$", re.M)
 _REPORT_KEY = pytest.StashKey[list]()
-
-
-@dataclass(frozen=True)
-class Engine:
-    """The container CLI (docker or podman) the images are built and run with."""
-
-    name: str
-
-    def run(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-        proc = subprocess.run([self.name, *args], capture_output=True, text=True, timeout=timeout)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"`{self.name} {' '.join(args)}` failed ({proc.returncode}):\n"
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        return proc
-
-    def inspect(self, image: str, fmt: str) -> str:
-        return self.run("image", "inspect", "--format", fmt, image).stdout.strip()
 
 
 def _works(cmd: list[str]) -> bool:
@@ -81,23 +59,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # no
         for line in lines:
             terminalreporter.write_line(line)
 
-
-# --- TEMPORARY (remove when tests/conftest.py provides moto_endpoint) ---------------------
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    import socket
-    import sys
-    import urllib.request
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-    exe = str(Path(sys.executable).with_name("moto_server"))
-    p = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1); break
-        except Exception:
-            time.sleep(0.1)
-    os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1",
-                      AWS_DEFAULT_REGION="us-east-1")
-    yield url
-    p.terminate(); p.wait()

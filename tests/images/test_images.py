@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from .conftest import PUBLISHER, REPO, SPARK_JOB, Engine
+from image_support import PUBLISHER, REPO, SPARK_JOB, Engine
 
 pytestmark = pytest.mark.images
 
@@ -187,6 +187,24 @@ def test_spark_entrypoint_driver_mode_runs_spark_submit(engine, built_images):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "version 4.3.0" in output, output
+
+
+def test_spark_entrypoint_executor_mode_starts_kubernetes_backend(engine, built_images):
+    """`executor` starts KubernetesExecutorBackend from the SPARK_EXECUTOR_* env, as in an executor pod.
+
+    No driver listens on the port, so the backend must start, try to register and fail fast.
+    """
+    port = _free_port()
+    env = {"SPARK_EXECUTOR_MEMORY": "256m", "SPARK_DRIVER_URL": f"spark://CoarseGrainedScheduler@127.0.0.1:{port}",
+           "SPARK_EXECUTOR_ID": "1", "SPARK_EXECUTOR_CORES": "1", "SPARK_APPLICATION_ID": "spark-test",
+           "SPARK_EXECUTOR_POD_IP": "127.0.0.1", "SPARK_EXECUTOR_POD_NAME": "executor-1",
+           "SPARK_JAVA_OPT_0": "-Dspark.rpc.numRetries=1"}
+    proc = engine.run("run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp", *_env_args(env),
+                      SPARK_JOB, "executor", timeout=120, check=False)
+    output = proc.stdout + proc.stderr
+    assert "KubernetesExecutorBackend: Started daemon" in output, output[-4000:]
+    assert f"Failed to connect to /127.0.0.1:{port}" in output, output[-4000:]
+    assert proc.returncode != 0
 
 
 def test_spark_image_has_java17_and_kubernetes_backend(engine, built_images):

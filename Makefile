@@ -1,0 +1,41 @@
+# article-pipeline: one command to run it, one to test it. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-unit test-integration test-e2e inspect reconcile status reset bench lint
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencies
+
+run: $(STAMP) ## run the whole pipeline locally (moto, publisher, Spark job) until Ctrl-C
+	$(BIN)/python -m ops.run
+
+test: $(STAMP) k8s-tools ## the whole test suite: unit, integration, e2e, chart, images
+	$(BIN)/pytest
+
+test-unit: $(STAMP) ## unit tests only (seconds)
+	$(BIN)/pytest -m unit
+
+inspect: $(STAMP) ## print the latest rows of each output as tables
+	$(BIN)/python -m ops.inspect
+
+reconcile: $(STAMP) ## published = enriched + quarantined, no duplicates (exit 1 if not)
+	$(BIN)/python -m ops.reconcile
+
+reset: ## remove local state: checkpoints, shard-position logs, logs
+	rm -rf .state
+	@echo "local state removed (.state/)"
+
+-include mk/*.mk
