@@ -1,6 +1,6 @@
 """The two streaming queries of the job, built from the Kinesis source.
 
-``articles``: parse -> drop duplicate article_ids within the watermark -> per batch, valid
+``articles``: parse -> drop republished article_ids (within DEDUP_WINDOW) -> per batch, valid
 rows to ``enriched_articles/`` (partitioned by date) and rejected rows to ``quarantine/``.
 ``author_stats``: parse -> valid rows -> dedup -> 5-minute windows sliding every minute ->
 average word count per author, appended to ``author_stats/`` once the watermark passes a
@@ -56,14 +56,20 @@ def _write(batch: DataFrame, settings: JobSettings, prefix: str, batch_id: int, 
 
 
 def articles_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
-    """Enriched and quarantined rows; rejected rows bypass deduplication (null event time)."""
+    """Enriched and quarantined rows, republished article_ids dropped.
+
+    Duplicates come from producer retries, which land seconds apart, so deduplication keys on
+    Kinesis arrival time with a ``DEDUP_WINDOW`` watermark, not on published_at: an article
+    published long ago but arriving now is never treated as late and dropped. Rejected rows get
+    a unique key (shard, sequence) so every one of them reaches quarantine/.
+    """
     parsed = parsed_stream(spark, settings, "articles")
     keyed = parsed.withColumn(
         "dedup_key",
         F.coalesce(F.col("article_id"), F.concat_ws(":", F.lit("rejected"), "shard_id", "sequence_number",
                                                     F.coalesce(F.col("sub_sequence_number").cast("string"), F.lit("")))),
     )
-    return keyed.withWatermark("published_at", settings.watermark_delay) \
+    return keyed.withWatermark("arrival_time", f"{int(settings.dedup_window_seconds)} seconds") \
         .dropDuplicatesWithinWatermark(["dedup_key"])
 
 

@@ -20,6 +20,7 @@ class JobSettings:
     app_name: str
     starting_position: str
     watermark_delay_seconds: float
+    dedup_window_seconds: float
     trigger_interval: str  # a Spark duration like "5 seconds", or "available-now"
     max_records_per_shard: int
     shuffle_partitions: int
@@ -86,6 +87,7 @@ class JobSettings:
             app_name=env.string("SPARK_APP_NAME", "article-pipeline"),
             starting_position=starting,
             watermark_delay_seconds=env.duration_seconds("WATERMARK_DELAY", "2 minutes"),
+            dedup_window_seconds=env.duration_seconds("DEDUP_WINDOW", "10 minutes"),
             trigger_interval=AVAILABLE_NOW if trigger.lower() == AVAILABLE_NOW else trigger,
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),

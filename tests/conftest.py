@@ -6,42 +6,16 @@ stream and bucket names so tests stay independent within one emulator process.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from common.aws import client
 from common.settings import AwsSettings
-from ops.processes import free_port, wait_for_http
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll ``condition`` until it returns a truthy value; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def start_moto(log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{endpoint}/moto-api/", 30)
-    return process, endpoint
+from pipeline_testing import start_moto
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +49,6 @@ def names() -> dict[str, str]:
     """Fresh stream and bucket names for one test."""
     suffix = uuid.uuid4().hex[:10]
     return {"stream": f"articles-{suffix}", "bucket": f"bucket-{suffix}"}
-
-
-def create_stream(kinesis: Any, name: str, shards: int) -> list[str]:
-    """Create a stream, wait for ACTIVE, return its shard ids."""
-    kinesis.create_stream(StreamName=name, ShardCount=shards)
-    wait_until(lambda: kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
-               == "ACTIVE", 30, f"stream {name} ACTIVE")
-    return [shard["ShardId"] for shard in kinesis.list_shards(StreamName=name)["Shards"]]
 
 
 @pytest.fixture(scope="session")

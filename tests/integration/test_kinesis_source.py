@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import create_stream
+from pipeline_testing import create_stream
 from jobs.kinesis.position_log import LocalPositionLog, S3PositionLog
 from jobs.kinesis.positions import ShardEnd, position_after
 

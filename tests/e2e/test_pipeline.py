@@ -1,0 +1,143 @@
+"""The whole pipeline, as a user runs it: publisher (gunicorn) -> moto Kinesis -> Spark job -> S3.
+
+A known set of articles is published (through the publisher's own generator and its
+POST /articles endpoint, with event times spread so windows close, one article twice) plus
+malformed records; the job runs until it has caught up; then every output is checked
+against expectations computed here, independently of the job.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.request import Request, urlopen
+
+import pytest
+
+from common.settings import AwsSettings
+from pipeline_testing import REPO, wait_until
+from jobs.parsing import Article, parse_record
+from ops.outputs import read_output, stream_records
+from ops.processes import free_port, wait_for_http
+from ops.reconcile import reconcile
+from publisher.articles import ArticleGenerator
+
+pytestmark = pytest.mark.e2e
+WATERMARK_DELAY = timedelta(minutes=2)
+MALFORMED = [b"{broken json", b"\xff\xfe\xfd not utf-8", b'["an", "array"]',
+             json.dumps({"article_id": str(uuid.uuid4()), "author": "No Time", "body": "words here"}).encode(),
+             json.dumps({"article_id": str(uuid.uuid4()), "author": "Bad Time", "body": "words",
+                         "published_at": "next tuesday"}).encode()]
+
+
+def post(url: str, payload: Any) -> int:
+    request = Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    with urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def expected_windows(articles: list[Article]) -> dict[tuple[datetime, str], tuple[float, int]]:
+    """(window_start, author) -> (average word count, count) for windows the watermark has closed."""
+    watermark = max(a.published_at for a in articles) - WATERMARK_DELAY
+    sums: dict[tuple[datetime, str], list[int]] = defaultdict(list)
+    for article in articles:
+        minute = article.published_at.replace(second=0, microsecond=0)
+        for back in range(5):  # 5-minute windows sliding every minute: 5 windows hold each article
+            start = minute - timedelta(minutes=back)
+            sums[(start, article.author)].append(article.word_count)
+    return {key: (sum(counts) / len(counts), len(counts)) for key, counts in sums.items()
+            if key[0] + timedelta(minutes=5) <= watermark}
+
+
+@pytest.fixture
+def pipeline_env(moto_endpoint: str, names: dict, tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": names["stream"],
+            "S3_BUCKET_NAME": names["bucket"], "KINESIS_SHARD_COUNT": "2", "PUBLISH_RATE": "50",
+            "PUBLISH_COUNT": "40", "PUBLISHER_SEED": "11", "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
+            "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"), "SPARK_MASTER_URL": "local[2]",
+            "TRIGGER_INTERVAL": "1 second", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+            "SHUFFLE_PARTITIONS": "2", "PYTHONPATH": str(REPO)}
+
+
+def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[str, str], aws: AwsSettings,
+                                                          kinesis: Any, names: dict, tmp_path: Path) -> None:
+    base = f"http://{pipeline_env['PUBLISHER_BIND']}"
+    publisher = subprocess.Popen([sys.executable, "-m", "publisher"], env=pipeline_env, cwd=REPO,
+                                 stdout=open(tmp_path / "publisher.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for_http(f"{base}/health", 60)
+        assert json.load(urlopen(f"{base}/health"))["stream_reachable"] is True
+        wait_until(lambda: json.load(urlopen(f"{base}/health"))["done"], 60, "the publisher's 40 articles")
+        generator = ArticleGenerator(seed=99, authors=3)
+        start = datetime.now(timezone.utc) - timedelta(minutes=30)
+        spread = [generator.article(start + timedelta(seconds=20 * i)) for i in range(45)]
+        assert post(f"{base}/articles", spread) == 202
+        assert post(f"{base}/articles", spread[7]) == 202, "a republished article"
+    finally:
+        publisher.send_signal(signal.SIGTERM)
+        assert publisher.wait(20) == 0
+    kinesis.put_records(StreamName=names["stream"],
+                        Records=[{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)])
+    published = list(stream_records(aws, names["stream"]))
+    articles = {}
+    for record in published:
+        outcome = parse_record(record["Data"], record["ApproximateArrivalTimestamp"])
+        if isinstance(outcome, Article):
+            articles[outcome.article_id] = outcome
+    assert len(published) == 40 + 45 + 1 + len(MALFORMED) and len(articles) == 85
+
+    job = subprocess.Popen([sys.executable, str(REPO / "jobs" / "process_articles.py")], env=pipeline_env, cwd=REPO,
+                           stdout=open(tmp_path / "job.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        wanted = expected_windows(list(articles.values()))
+        assert len(wanted) > 20
+
+        def caught_up() -> bool:
+            if job.poll() is not None:
+                raise AssertionError(f"job exited {job.returncode}: {(tmp_path / 'job.log').read_text()[-3000:]}")
+            enriched = read_output(aws, names["bucket"], "enriched_articles")
+            stats = read_output(aws, names["bucket"], "author_stats")
+            return enriched.num_rows >= 85 and stats.num_rows >= len(wanted)
+
+        wait_until(caught_up, 240, "enriched articles and closed windows in S3", interval=1.0)
+    finally:
+        job.send_signal(signal.SIGTERM)
+        job.wait(60)
+    assert job.returncode == 0, (tmp_path / "job.log").read_text()[-3000:]
+
+    enriched = read_output(aws, names["bucket"], "enriched_articles").to_pylist()
+    ids = [row["article_id"] for row in enriched]
+    assert sorted(ids) == sorted(articles), "every valid article exactly once, the republished one included once"
+    for row in enriched:
+        article = articles[row["article_id"]]
+        assert (row["author"], row["word_count"]) == (article.author, article.word_count)
+        assert row["published_at"] == article.published_at
+        assert row["date"] == article.published_at.strftime("%Y-%m-%d")
+        assert row["shard_id"].startswith("shardId-") and row["sequence_number"].isdigit()
+
+    quarantine = read_output(aws, names["bucket"], "quarantine").to_pylist()
+    assert len(quarantine) == len(MALFORMED)
+    reasons = {row["error_reason"] for row in quarantine}
+    assert reasons == {"invalid_json", "invalid_utf8", "not_an_object", "missing_field", "unparseable_timestamp"}
+    raw = {base64.b64decode(r["raw_payload"]) if r["payload_encoding"] == "base64" else r["raw_payload"].encode()
+           for r in quarantine}
+    assert raw == set(MALFORMED), "quarantine keeps each payload losslessly"
+
+    stats = read_output(aws, names["bucket"], "author_stats").to_pylist()
+    got = {(row["window_start"], row["author"]): (row["avg_word_count"], row["article_count"]) for row in stats}
+    assert len(got) == len(stats), "each (window, author) appears once"
+    for key, (average, count) in wanted.items():
+        assert key in got, f"missing window {key}"
+        assert got[key][1] == count and got[key][0] == pytest.approx(average)
+    assert all(row["window_end"] - row["window_start"] == timedelta(minutes=5) for row in stats)
+
+    result = reconcile(aws, names["stream"], names["bucket"])
+    assert result.balanced and result.duplicates == 0 and result.republished_duplicates == 1
