@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
@@ -130,26 +129,47 @@ def test_publisher_serves_health_publishes_and_stops_fast(engine, built_images, 
 
 # -- spark job ---------------------------------------------------------------------------
 
-def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpoint, tmp_path):
-    import pyarrow.parquet as pq
-
-    kinesis, s3 = _client("kinesis", moto_endpoint), _client("s3", moto_endpoint)
+def _publish_articles(endpoint: str, count: int, shards: int) -> tuple[str, str, list[dict]]:
+    kinesis, s3 = _client("kinesis", endpoint), _client("s3", endpoint)
     suffix = uuid.uuid4().hex[:8]
     stream, bucket = f"img-spark-{suffix}", f"img-spark-{suffix}"
-    _create_stream(kinesis, stream, 2)
+    _create_stream(kinesis, stream, shards)
     s3.create_bucket(Bucket=bucket)
     now = datetime.now(timezone.utc)
-    articles = [_article(i, now) for i in range(50)]
+    articles = [_article(i, now) for i in range(count)]
     out = kinesis.put_records(StreamName=stream, Records=[
         {"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles])
     assert out["FailedRecordCount"] == 0
+    return stream, bucket, articles
 
-    volume = f"ap-img-ckpt-{suffix}"
-    name = f"ap-img-spark-{suffix}"
+
+def _enriched_rows(endpoint: str, bucket: str, context: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    s3 = _client("s3", endpoint)
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix="enriched_articles/") for o in page.get("Contents", [])]
+    files = [k for k in keys if k.endswith(".parquet")]
+    assert files, f"no Parquet under s3://{bucket}/enriched_articles/ (keys: {keys}):\n{context}"
+    rows = []
+    for key in files:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        rows += pq.read_table(io.BytesIO(body)).to_pylist()
+    return rows
+
+
+def _job_env(endpoint: str, stream: str, bucket: str) -> dict[str, str]:
+    return {**AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket,
+            "TRIGGER_INTERVAL": "available-now", "CHECKPOINT_LOCATION": "/checkpoints"}
+
+
+def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpoint):
+    """The default command, read-only root FS, tmpfs /tmp, checkpoint volume, local[2]."""
+    stream, bucket, articles = _publish_articles(moto_endpoint, 50, 2)
+    suffix = uuid.uuid4().hex[:8]
+    volume, name = f"ap-img-ckpt-{suffix}", f"ap-img-spark-{suffix}"
     engine.run("volume", "create", volume)
-    env = {**AWS_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": stream,
-           "S3_BUCKET_NAME": bucket, "SPARK_MASTER_URL": "local[2]", "TRIGGER_INTERVAL": "available-now",
-           "CHECKPOINT_LOCATION": "/checkpoints", "SPARK_DRIVER_MEMORY": "1g"}
+    env = {**_job_env(moto_endpoint, stream, bucket), "SPARK_MASTER_URL": "local[2]"}
     try:
         start = time.monotonic()
         proc = engine.run("run", "--name", name, "--network", "host", "--read-only",
@@ -159,29 +179,37 @@ def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpo
         output = (proc.stdout + proc.stderr)[-8000:]
         assert proc.returncode == 0, f"job exited {proc.returncode} after {elapsed:.0f}s:\n{output}"
 
-        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=bucket, Prefix="enriched_articles/") for o in page.get("Contents", [])]
-        files = [k for k in keys if k.endswith(".parquet")]
-        assert files, f"no Parquet under s3://{bucket}/enriched_articles/ (keys: {keys}):\n{output}"
-        rows = []
-        for key in files:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            rows += pq.read_table(io.BytesIO(body)).to_pylist()
+        rows = _enriched_rows(moto_endpoint, bucket, output)
         assert sorted(r["article_id"] for r in rows) == sorted(a["article_id"] for a in articles), output
         by_id = {a["article_id"]: a for a in articles}
         for row in rows:
             assert row["word_count"] == len(by_id[row["article_id"]]["body"].split())
-        # The checkpoint went to the volume (the read-only root filesystem held nothing).
+        # The checkpoint went to the volume (the root filesystem is read-only).
         listing = engine.run("run", "--rm", "-v", f"{volume}:/checkpoints", SPARK_JOB,
-                             "sh", "-c", "find /checkpoints -maxdepth 2 | head -20").stdout
-        assert listing.strip() != "/checkpoints", listing
+                             "sh", "-c", "find /checkpoints -mindepth 1 -maxdepth 2").stdout
+        assert "articles" in listing, listing
     finally:
         engine.run("rm", "-f", name, check=False)
         engine.run("volume", "rm", "-f", volume, check=False)
 
 
-def test_spark_entrypoint_driver_mode_runs_spark_submit(engine, built_images):
-    """`driver` is what Spark's Kubernetes backend runs in the driver pod: spark-submit, client mode."""
+def test_spark_entrypoint_driver_mode_runs_the_job(engine, built_images, moto_endpoint):
+    """`driver ...` is what Spark's Kubernetes backend runs in the driver pod (spark-submit,
+    client mode, PythonRunner on a local:// file); here with a local master instead of k8s://."""
+    stream, bucket, articles = _publish_articles(moto_endpoint, 5, 1)
+    env = {**_job_env(moto_endpoint, stream, bucket), "SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1",
+           "SPARK_LOCAL_IP": "127.0.0.1", "CHECKPOINT_LOCATION": "/tmp/checkpoints"}
+    proc = engine.run("run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,size=1g,mode=1777",
+                      *_env_args(env), SPARK_JOB, "driver", "--master", "local[1]",
+                      "--conf", "spark.ui.enabled=false", "--class", "org.apache.spark.deploy.PythonRunner",
+                      "local:///opt/app/jobs/process_articles.py", timeout=420, check=False)
+    output = (proc.stdout + proc.stderr)[-8000:]
+    assert proc.returncode == 0, output
+    rows = _enriched_rows(moto_endpoint, bucket, output)
+    assert sorted(r["article_id"] for r in rows) == sorted(a["article_id"] for a in articles), output
+
+
+def test_spark_submit_version_is_4_3_0(engine, built_images):
     proc = engine.run("run", "--rm", "--read-only", "--tmpfs", "/tmp", "-e", "SPARK_DRIVER_BIND_ADDRESS=127.0.0.1",
                       SPARK_JOB, "driver", "--version", timeout=120, check=False)
     output = proc.stdout + proc.stderr
