@@ -66,7 +66,8 @@ def create_app(settings: PublisherSettings | None = None) -> Flask:
                      settings.bucket_name, settings.aws.region, settings.aws.endpoint_url,
                      settings.startup_timeout_seconds)
     metrics = PublisherMetrics.create()
-    writer = KinesisWriter(kinesis, settings.stream_name, on_call=metrics.observe_call)
+    # A short retry deadline keeps the publishing loop responsive; unsent articles stay buffered.
+    writer = KinesisWriter(kinesis, settings.stream_name, retry_deadline_seconds=2.0, on_call=metrics.observe_call)
     service = PublisherService(ArticleGenerator(settings.seed, settings.authors), writer, settings.rate, settings.count)
     probe = StreamProbe(kinesis, settings.stream_name)
     Gauge("article_records_throttled", "Records rejected by Kinesis throttling", registry=metrics.registry) \

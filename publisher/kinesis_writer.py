@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from common.logs import log_event
@@ -43,7 +43,6 @@ class WriterStats:
     failed_calls: int = 0
     last_publish_time: float | None = None
     last_error: str | None = None
-    call_seconds: list[float] = field(default_factory=list)
 
 
 def chunk_records(records: Sequence[Record]) -> list[list[Record]]:

@@ -48,6 +48,8 @@ class PublisherService:
         self.count = count
         self.generated = 0
         self._buffer: deque[Record] = deque()
+        self._in_flight = 0
+        self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="publisher", daemon=True)
         self._started_at = time.monotonic()
@@ -59,11 +61,12 @@ class PublisherService:
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        """Articles generated and not yet accepted by Kinesis (waiting or in a call)."""
+        return len(self._buffer) + self._in_flight
 
     @property
     def done(self) -> bool:
-        return self.count > 0 and self.generated >= self.count and not self._buffer
+        return self.count > 0 and self.generated >= self.count and not self.buffered
 
     def _generate_due(self) -> None:
         due = int((time.monotonic() - self._started_at) * self.rate) - self.generated
@@ -76,13 +79,20 @@ class PublisherService:
 
     def flush(self) -> None:
         """Send what is buffered; records Kinesis did not accept stay at the front of the buffer."""
-        while self._buffer:
-            batch = [self._buffer.popleft() for _ in range(min(MAX_RECORDS_PER_CALL, len(self._buffer)))]
-            failed = self.writer.put(batch)
-            if failed:
-                self._buffer.extendleft(reversed(failed))
-                return
-            self._last_success = time.monotonic()
+        with self._flush_lock:
+            while self._buffer:
+                batch = [self._buffer.popleft() for _ in range(min(MAX_RECORDS_PER_CALL, len(self._buffer)))]
+                self._in_flight = len(batch)
+                failed = batch  # if put raises, the whole batch goes back
+                try:
+                    failed = self.writer.put(batch)
+                finally:
+                    self._buffer.extendleft(reversed(failed))
+                    self._in_flight = 0
+                if len(failed) < len(batch):
+                    self._last_success = time.monotonic()
+                if failed:
+                    return
 
     def _run(self) -> None:
         last_flush = 0.0
@@ -102,18 +112,18 @@ class PublisherService:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self.flush()
-        log_event(logger, "publisher_stopped", published=self.writer.stats.published, unsent=len(self._buffer))
+        log_event(logger, "publisher_stopped", published=self.writer.stats.published, unsent=self.buffered)
 
     def health(self, stream_reachable: bool) -> HealthReport:
         stats = self.writer.stats
-        stalled = bool(self._buffer) and time.monotonic() - self._last_success > STALL_SECONDS
+        stalled = bool(self.buffered) and time.monotonic() - self._last_success > STALL_SECONDS
         healthy = stream_reachable and not stalled
         return HealthReport(healthy, {
             "status": "ok" if healthy else "unavailable",
             "stream_reachable": stream_reachable,
             "articles_generated": self.generated,
             "articles_published": stats.published,
-            "articles_buffered": len(self._buffer),
+            "articles_buffered": self.buffered,
             "last_publish_time": stats.last_publish_time,
             "last_error": stats.last_error,
             "done": self.done,

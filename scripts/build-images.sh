@@ -5,6 +5,7 @@
 #   scripts/build-images.sh publisher       # one of: publisher spark-job
 #
 # Env: CONTAINER_ENGINE (docker|podman, default: auto), IMAGE_TAG (default 0.1.0),
+#      BUILD_NETWORK (podman default: host; docker default: its own),
 #      BASE_IMAGE (default: the Dockerfile's public default with docker; the local
 #      debootstrap base localhost/article-pipeline/base:bookworm with podman, built on
 #      demand by scripts/build-base-image.sh), VERBOSE=1 to stream build output.
@@ -29,15 +30,18 @@ if [ -z "$engine" ]; then
   fi
 fi
 
-args=(build --network host)
+args=(build)
 if [ "$engine" = podman ]; then
-  args+=(--layers)
+  # Host networking for RUN steps (pip, apt): what works on sandboxed machines like CI here.
+  args+=(--layers --network "${BUILD_NETWORK:-host}")
   base="${BASE_IMAGE:-$local_base}"
   if [ "$base" = "$local_base" ] && ! podman image exists "$base"; then
     bash "$here/build-base-image.sh"
   fi
 else
+  # BuildKit (RUN --mount=type=secret); Docker's default build network unless BUILD_NETWORK.
   export DOCKER_BUILDKIT=1
+  if [ -n "${BUILD_NETWORK:-}" ]; then args+=(--network "$BUILD_NETWORK"); fi
   base="${BASE_IMAGE:-}"
 fi
 # The host's CA bundle reaches pip inside the build as the optional build secret host_ca
