@@ -8,7 +8,7 @@ Used from ``foreachBatch`` as ``df.write.format("s3parquet").option("path", "s3:
   rows of one date into one object (callers repartition by date first), in row groups of
   ``rowGroupRows`` rows.
 - S3 makes an object visible only once its upload completes, so no reader sees a partial file;
-  ``abort`` deletes the objects a failed attempt wrote.
+  ``abort`` deletes every object of the failed batch, reported by a task or not.
 - ``commit`` writes ``<prefix>/_manifests/batch-<batch>.json`` listing the batch's objects and
   row counts: the audit trail ``make reconcile`` reads. Plain readers (pyarrow.dataset, DuckDB,
   Spark, Athena) can ignore it: names starting with ``_`` are skipped by all of them.
@@ -130,13 +130,20 @@ class S3ParquetWriter(DataSourceArrowWriter):
             out.write(json.dumps(manifest, indent=1).encode())
 
     def abort(self, messages: list[WrittenFiles | None]) -> None:  # type: ignore[override]
-        filesystem, _ = self.options.filesystem()
-        for message in messages:
-            for name in (message.files if message is not None else {}):
-                try:
-                    filesystem.delete_file(name)
-                except FileNotFoundError:
-                    pass
+        """Delete every object of this batch: those reported, and those of tasks that never reported."""
+        from pyarrow import fs
+
+        filesystem, root = self.options.filesystem()
+        names = {name for message in messages if message is not None for name in message.files}
+        marker = f"/part-{self.options.batch_id:010d}-"
+        for info in filesystem.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True)):
+            if info.type == fs.FileType.File and marker in info.path:
+                names.add(info.path)
+        for name in names:
+            try:
+                filesystem.delete_file(name)
+            except FileNotFoundError:
+                pass
 
 
 class S3ParquetDataSource(DataSource):

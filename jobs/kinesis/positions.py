@@ -56,6 +56,8 @@ class ShardEnd:
     records: int
     closed: bool
     millis_behind_latest: int | None = None
+    retries: int = 0  # calls retried (throttling, 5xx, connection errors) while reading
+    renewals: int = 0  # expired shard iterators renewed while reading
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,8 @@ class ShardEnd:
             "records": self.records,
             "closed": self.closed,
             "millis_behind_latest": self.millis_behind_latest,
+            "retries": self.retries,
+            "renewals": self.renewals,
         }
 
     @classmethod
@@ -72,6 +76,8 @@ class ShardEnd:
             records=int(data["records"]),
             closed=bool(data["closed"]),
             millis_behind_latest=data.get("millis_behind_latest"),
+            retries=int(data.get("retries", 0)),
+            renewals=int(data.get("renewals", 0)),
         )
 
 

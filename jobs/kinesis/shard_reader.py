@@ -35,6 +35,8 @@ _RETRYABLE_CODES = {
 }
 # Kinesis allows 5 GetRecords calls per second per shard.
 _MIN_SECONDS_BETWEEN_CALLS = 0.2
+BASE_BACKOFF_SECONDS = 0.1
+MAX_BACKOFF_SECONDS = 10.0
 
 
 class KinesisSourceError(RuntimeError):
@@ -74,6 +76,17 @@ def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | No
     return [(keys[r.partition_key_index] if keys else partition_key, r.data) for r in aggregated.records]
 
 
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` ('' for anything else)."""
+    response = getattr(error, "response", None)
+    return (response or {}).get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+
+
+def backoff_seconds(attempt: int, rng: random.Random) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(10 s, 0.1 s * 2**attempt)]."""
+    return rng.uniform(0, min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2**attempt))
+
+
 def call_with_retries(
     call: Callable[[], Any],
     *,
@@ -81,22 +94,26 @@ def call_with_retries(
     deadline_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    on_retry: Callable[[Exception], None] | None = None,
 ) -> Any:
     """Run ``call``, retrying throttling, 5xx and connection errors with full-jitter backoff.
 
-    Gives up (re-raising the last error) once ``deadline_seconds`` have passed. A missing
-    stream or permission raises ``KinesisSourceError`` at once with a message saying what to do.
+    Gives up once ``deadline_seconds`` have passed, raising ``KinesisSourceError`` that names
+    the deadline (the last error chained). A missing stream or permission raises
+    ``KinesisSourceError`` at once with a message saying what to do; other client errors
+    (``ExpiredIteratorException`` among them) are re-raised unchanged for the caller.
     """
     from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
 
     rng = rng or random.Random()
-    started = time.monotonic()
+    started = clock()
     attempt = 0
     while True:
         try:
             return call()
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code == "ResourceNotFoundException":
                 raise KinesisSourceError(
@@ -114,48 +131,75 @@ def call_with_retries(
         except (BotoConnectionError, HTTPClientError) as error:
             failure = error
         attempt += 1
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         if elapsed >= deadline_seconds:
-            raise failure
-        backoff = min(deadline_seconds - elapsed, rng.uniform(0, min(10.0, 0.1 * 2**attempt)))
+            raise KinesisSourceError(
+                f"{what}: still failing after {attempt} attempts over {elapsed:.1f} s, the retry deadline "
+                f"(retryDeadlineSeconds={deadline_seconds:g}): {type(failure).__name__}: {failure}. Kinesis is "
+                "throttling or unavailable for longer than the deadline: raise retryDeadlineSeconds, read fewer "
+                "records per batch, or check the endpoint and the stream's capacity."
+            ) from failure
+        backoff = min(deadline_seconds - elapsed, backoff_seconds(attempt, rng))
         log_event(logger, "kinesis_retry", logging.WARNING, call=what, attempt=attempt,
-                  error=type(failure).__name__, detail=str(failure)[:200], backoff_s=round(backoff, 3))
+                  error=error_code(failure) or type(failure).__name__, detail=str(failure)[:200],
+                  backoff_s=round(backoff, 3))
+        if on_retry is not None:
+            on_retry(failure)
         sleep(backoff)
 
 
 class ShardReader:
-    """Reads one shard of one stream with a boto3 Kinesis client."""
+    """Reads one shard of one stream with a boto3 Kinesis client.
+
+    ``retries`` counts the calls retried (throttling, 5xx, connection errors) and ``renewals``
+    the expired iterators renewed, over the reader's life; both go into the position log.
+    """
 
     def __init__(self, client: Any, stream_name: str, shard_id: str, limits: ReadLimits,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 rng: random.Random | None = None) -> None:
         self.client = client
         self.stream_name = stream_name
         self.shard_id = shard_id
         self.limits = limits
         self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.retries = 0
+        self.renewals = 0
+
+    def _count_retry(self, _error: Exception) -> None:
+        self.retries += 1
+
+    def _call(self, call: Callable[[], Any], what: str) -> Any:
+        return call_with_retries(call, what=what, deadline_seconds=self.limits.retry_deadline_seconds,
+                                 sleep=self.sleep, rng=self.rng, clock=self.clock, on_retry=self._count_retry)
 
     def _iterator(self, position: Position) -> str:
         request = iterator_request(position)
-        response = call_with_retries(
+        response = self._call(
             lambda: self.client.get_shard_iterator(StreamName=self.stream_name, ShardId=self.shard_id, **request),
-            what=f"GetShardIterator {self.shard_id}",
-            deadline_seconds=self.limits.retry_deadline_seconds,
-            sleep=self.sleep,
-        )
+            f"GetShardIterator {self.shard_id}")
         return response["ShardIterator"]
 
     def _get_records(self, iterator: str, limit: int, resume_from: Position) -> tuple[dict[str, Any], str]:
-        """One GetRecords call; an expired iterator is renewed from ``resume_from``."""
+        """One GetRecords call; an expired iterator is renewed from ``resume_from`` (within the deadline)."""
+        from botocore.exceptions import ClientError
+
+        started = self.clock()
         while True:
             try:
-                response = call_with_retries(
-                    lambda: self.client.get_records(ShardIterator=iterator, Limit=limit),
-                    what=f"GetRecords {self.shard_id}",
-                    deadline_seconds=self.limits.retry_deadline_seconds,
-                    sleep=self.sleep,
-                )
+                response = self._call(lambda: self.client.get_records(ShardIterator=iterator, Limit=limit),
+                                      f"GetRecords {self.shard_id}")
                 return response, iterator
-            except self.client.exceptions.ExpiredIteratorException:
+            except ClientError as error:
+                if error_code(error) != "ExpiredIteratorException":
+                    raise
+                if self.clock() - started >= self.limits.retry_deadline_seconds:
+                    raise KinesisSourceError(
+                        f"GetRecords {self.shard_id}: the shard iterator kept expiring for "
+                        f"{self.limits.retry_deadline_seconds:g} s (retryDeadlineSeconds)") from error
+                self.renewals += 1
                 log_event(logger, "kinesis_iterator_expired", logging.WARNING, shard=self.shard_id,
                           resume_from=resume_from)
                 iterator = self._iterator(resume_from)
@@ -165,47 +209,52 @@ class ShardReader:
         if replay_to is not None and replay_to.records == 0:
             return [], replay_to
         records: list[KinesisRecord] = []
+        # Where reading stands: every record at or before it has been returned (or precedes start).
+        # Records at or before it are skipped, which also makes a renewed iterator (re-opened at an
+        # aggregate whose first sub-records were already read) exact.
         position = dict(start)
         iterator = self._iterator(position)
-        deadline = time.monotonic() + self.limits.max_fetch_seconds
+        deadline = self.clock() + self.limits.max_fetch_seconds
         target = replay_to.end if replay_to is not None else None
         wanted = replay_to.records if replay_to is not None else self.limits.max_records
         millis_behind: int | None = None
         closed = False
-        last_call = 0.0
+        last_call = float("-inf")
         passed_target = False
         while len(records) < wanted and not passed_target:
-            pause = _MIN_SECONDS_BETWEEN_CALLS - (time.monotonic() - last_call)
+            pause = _MIN_SECONDS_BETWEEN_CALLS - (self.clock() - last_call)
             if pause > 0:
                 self.sleep(pause)
-            last_call = time.monotonic()
+            last_call = self.clock()
             ask = min(10_000, wanted - len(records))
             response, iterator = self._get_records(iterator, ask, position)
             millis_behind = response.get("MillisBehindLatest")
+            stopped_inside = False  # left records of this response unread
             for raw in response["Records"]:
                 for record in self._user_records(raw):
-                    if is_consumed(start, record.sequence_number, record.sub_sequence_number):
+                    if is_consumed(position, record.sequence_number, record.sub_sequence_number):
                         continue
-                    if target is not None and sequence_key(record.sequence_number, record.sub_sequence_number) > \
-                            sequence_key(target["seq"], target.get("sub")):
-                        passed_target = True
+                    if len(records) >= wanted or (target is not None and sequence_key(
+                            record.sequence_number, record.sub_sequence_number) > sequence_key(
+                            target["seq"], target.get("sub"))):
+                        passed_target = target is not None
+                        stopped_inside = True
                         break
                     records.append(record)
                     position = position_after(record.sequence_number, record.sub_sequence_number)
-                    if len(records) >= wanted:
-                        break
-                if len(records) >= wanted or passed_target:
+                if stopped_inside:
                     break
             next_iterator = response.get("NextShardIterator")
             if next_iterator is None:
-                closed = True
+                # The shard is closed and this was its last response: finished only if all of it was read.
+                closed = not stopped_inside
                 break
             iterator = next_iterator
             if target is not None and millis_behind == 0 and not response["Records"]:
                 break  # at the tip without reaching the recorded end: reported below
             if target is None:
                 caught_up = millis_behind == 0 and len(response["Records"]) < ask
-                if caught_up or time.monotonic() >= deadline:
+                if caught_up or self.clock() >= deadline:
                     break
         if replay_to is not None:
             if len(records) != replay_to.records:
@@ -215,7 +264,8 @@ class ShardReader:
                     "another stream. Start from a new CHECKPOINT_LOCATION."
                 )
             return records, replay_to
-        end = ShardEnd(end=position, records=len(records), closed=closed, millis_behind_latest=millis_behind)
+        end = ShardEnd(end=position, records=len(records), closed=closed, millis_behind_latest=millis_behind,
+                       retries=self.retries, renewals=self.renewals)
         return records, end
 
     def _user_records(self, raw: dict[str, Any]) -> list[KinesisRecord]:

@@ -10,7 +10,9 @@ Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl
 ``startingPosition`` (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<epoch seconds or RFC 3339> |
 JSON ``{"shardId-...": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog``
 (required: local directory or s3:// prefix), ``maxRecordsPerShard`` (10000),
-``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches).
+``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches),
+``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
+``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
 
 One Spark task per open shard reads it on an executor and records where it stopped in the
 position log (see ``position_log``); the next batch starts there. Starting positions apply to
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from pyspark.sql.types import BinaryType, LongType, StringType, StructField, Str
 
 from common.logs import configure_logging, log_event
 from common.settings import AwsSettings, SettingError
+from jobs.kinesis.faults import FaultSpec, FaultyKinesisClient
 from jobs.kinesis.position_log import open_position_log
 from jobs.kinesis.positions import (
     TRIM_HORIZON,
@@ -72,6 +76,7 @@ class SourceOptions:
     retry_deadline_seconds: float
     position_log_retention: int
     log_level: str
+    faults: FaultSpec = FaultSpec()
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> SourceOptions:
@@ -107,6 +112,7 @@ class SourceOptions:
             retry_deadline_seconds=number("retryDeadlineSeconds", 60.0),
             position_log_retention=number("positionLogRetention", 100, int),
             log_level=lowered.get("loglevel", "INFO"),
+            faults=FaultSpec.parse(lowered.get("faultinjection", os.environ.get("KINESIS_FAULT_INJECTION"))),
         )
 
 
@@ -205,7 +211,10 @@ def read_partition(partition: KinesisPartition) -> tuple[list[KinesisRecord], Sh
     options = partition.options
     log = open_position_log(options.position_log, partition.run, options.aws)
     recorded = log.get(partition.batch, partition.shard_id)
-    reader = ShardReader(kinesis_client(options.aws), options.stream_name, partition.shard_id, ReadLimits(
+    client = kinesis_client(options.aws)
+    if options.faults.enabled:
+        client = FaultyKinesisClient(client, options.faults, f"{partition.run}:{partition.batch}:{partition.shard_id}")
+    reader = ShardReader(client, options.stream_name, partition.shard_id, ReadLimits(
         max_records=partition.limit, max_fetch_seconds=options.max_fetch_seconds,
         retry_deadline_seconds=options.retry_deadline_seconds))
     records, end = reader.read(partition.start, recorded)
@@ -282,7 +291,8 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             ) from None
         if start["batch"] > 0:
             log_event(logger, "kinesis_batch_read", batch=start["batch"], shards={
-                shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest, "closed": end.closed}
+                shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest, "closed": end.closed,
+                        "retries": end.retries, "renewals": end.renewals}
                 for shard, end in sorted(ends.items())})
         if self._first_start_batch is None:
             self._first_start_batch = start["batch"]
