@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLUSTER ?= local
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test test-unit test-integration test-e2e inspect reconcile status reset bench lint
@@ -19,8 +20,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencies
 
-run: $(STAMP) ## run the whole pipeline locally (moto, publisher, Spark job) until Ctrl-C
-	$(BIN)/python -m ops.run
+run: $(STAMP) ## run the whole pipeline locally until Ctrl-C (CLUSTER=standalone: master + 2 workers)
+	CLUSTER=$(CLUSTER) $(BIN)/python -m ops.run
 
 test: $(STAMP) k8s-tools ## the whole test suite: unit, integration, e2e, chart, images
 	$(BIN)/pytest
@@ -33,6 +34,9 @@ inspect: $(STAMP) ## print the latest rows of each output as tables
 
 reconcile: $(STAMP) ## published = enriched + quarantined, no duplicates (exit 1 if not)
 	$(BIN)/python -m ops.reconcile
+
+status: $(STAMP) ## one screen: health, shards, lag, latest batches, rows in each output
+	$(BIN)/python -m ops.status
 
 reset: ## remove local state: checkpoints, shard-position logs, logs
 	rm -rf .state

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from common.logs import configure_logging, log_event
@@ -75,6 +76,14 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
                   shards=shard_lag(settings, progress, query.name))
 
 
+def stop_after_current_batch(query: Any, timeout_seconds: float = 30.0) -> None:
+    """Stop ``query`` between micro-batches when possible (the checkpoint makes any stop safe)."""
+    deadline = time.monotonic() + timeout_seconds
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    query.stop()
+
+
 def run(settings: JobSettings) -> int:
     from jobs.pipeline import start_queries
 
@@ -105,7 +114,7 @@ def run(settings: JobSettings) -> int:
             break
     report_progress(settings, queries, seen)
     for query in queries:
-        query.stop()
+        stop_after_current_batch(query)
     spark.stop()
     log_event(logger, "job_stopped", exit_code=exit_code)
     return exit_code

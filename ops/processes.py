@@ -31,14 +31,12 @@ def start(name: str, command: Sequence[str], env: Mapping[str, str], log_dir: st
     return Child(name, process, log_path)
 
 
-def stop_all(children: Sequence[Child], grace_seconds: float = 20.0) -> None:
-    """SIGTERM every child's process group (newest first), then SIGKILL what is left."""
+def stop_all(children: Sequence[Child], grace_seconds: float = 45.0) -> None:
+    """SIGTERM each child's main process (newest first) so it can stop gracefully, then SIGKILL
+    whatever is left in its process group (e.g. the JVM a Python driver started)."""
     for child in reversed(children):
         if child.process.poll() is None:
-            try:
-                os.killpg(child.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            child.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
     for child in reversed(children):
         try:

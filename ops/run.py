@@ -4,7 +4,8 @@ Starts ``moto_server`` (Kinesis + S3) on 127.0.0.1:4566 unless something already
 there (e.g. LocalStack), the publisher on 127.0.0.1:8000 (gunicorn), and the Spark job
 (``local[*]``). Prints where to look and a progress line per batch; Ctrl-C (or SIGTERM)
 stops every process it started. State (checkpoints, position logs, logs) lives under
-``STATE_DIR`` (default ``.state/``), which ``make reset`` removes.
+``STATE_DIR`` (default ``.state/``), which ``make reset`` removes. ``CLUSTER=standalone`` runs
+the job on a Spark standalone master with two workers instead of ``local[*]``.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 from common.settings import EnvReader, SettingError
 from jobs.settings import JobSettings
 from ops.defaults import state_dir as default_state_dir, with_local_defaults
+from ops.standalone import start_cluster, submit_command
 from ops.processes import Child, port_open, start, stop_all, wait_for_http
 from publisher.settings import PublisherSettings
 
@@ -94,6 +96,10 @@ def banner(env: dict[str, str], state_dir: str, bucket: str, emulator_started: b
 def main() -> int:
     state_dir = default_state_dir()
     env = local_environment(state_dir)
+    cluster = env.get("CLUSTER", "local").strip().lower() or "local"
+    if cluster not in ("local", "standalone"):
+        print(f"make run: invalid setting: CLUSTER must be local or standalone, got {cluster!r}", file=sys.stderr)
+        return 2
     try:
         publisher_settings = PublisherSettings.from_env(env)
         job_settings = JobSettings.from_env(env)
@@ -122,8 +128,15 @@ def main() -> int:
         children.append(start("publisher", [sys.executable, "-m", "publisher"], env, log_dir))
         wait_for_http(f"http://{publisher_settings.bind}/health/live", 60, children[-1])
         print(f"publisher ready: http://{publisher_settings.bind}/health", flush=True)
-        job = start("job", [sys.executable, os.path.join(os.getcwd(), "jobs", "process_articles.py")], env, log_dir,
-                    stdout=subprocess.PIPE)
+        job_file = os.path.join(os.getcwd(), "jobs", "process_articles.py")
+        command = [sys.executable, job_file]
+        if cluster == "standalone":
+            standalone = start_cluster(env, log_dir)
+            children.extend(standalone.children)
+            env["SPARK_MASTER_URL"] = standalone.master_url
+            command = submit_command(standalone.master_url, job_file)
+            print(f"spark standalone: master {standalone.master_url}, UI {standalone.ui_url}, 2 workers", flush=True)
+        job = start("job", command, env, log_dir, stdout=subprocess.PIPE)
         children.append(job)
         threading.Thread(target=follow_job, args=(job,), daemon=True).start()
         while not stopping.wait(0.5):

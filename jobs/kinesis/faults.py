@@ -76,7 +76,8 @@ def client_error(code: str, message: str, status: int, operation: str, client: A
 
     response = {"Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"HTTPStatusCode": status, "RetryAttempts": 0}}
-    error_class = client.exceptions.from_code(code) if client is not None else ClientError
+    exceptions = getattr(client, "exceptions", None)
+    error_class = exceptions.from_code(code) if exceptions is not None else ClientError
     return error_class(response, operation)
 
 

@@ -65,7 +65,9 @@ def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | No
     message, digest = data[len(_KPL_MAGIC):-16], data[-16:]
     if hashlib.md5(message).digest() != digest:
         return None
-    from aws_kinesis_agg import messages_pb2
+    # aws_kinesis_agg's generated messages_pb2 imports ``config_pb2`` as a top-level module; its
+    # deaggregator module puts the package directory on sys.path first, so import through it.
+    from aws_kinesis_agg.deaggregator import messages_pb2
 
     aggregated = messages_pb2.AggregatedRecord()
     try:

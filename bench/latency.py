@@ -1,0 +1,244 @@
+"""End-to-end latency (publish -> row visible in ``enriched_articles/``) and the job's memory.
+
+The real job (``jobs/process_articles.py``, both queries, processing-time trigger) runs as its
+own process. This process publishes at a fixed rate with the project's ``KinesisWriter``
+(every 100 ms, as a publisher flushing its buffer would), remembering when each article was
+sent; a poller lists ``enriched_articles/`` every ``poll`` seconds and reads each new object's
+``article_id`` column. Latency = time the listing first showed the row's object - send time
+(the poll interval bounds the error from above). Memory: /proc of the job's process tree.
+"""
+from __future__ import annotations
+
+import io
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.env import REPO, Emulator, SizedArticles, log, tree_memory
+from ops.processes import start, stop_all
+from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
+
+_TICK = 0.1
+
+
+class Visibility:
+    """Polls ``s3://bucket/enriched_articles/`` and records when each article_id first appears."""
+
+    def __init__(self, emulator: Emulator, bucket: str, poll: float) -> None:
+        from common.aws import client
+
+        self.s3 = client("s3", emulator.aws)
+        self.bucket = bucket
+        self.poll = poll
+        self.seen: dict[str, float] = {}
+        self._keys: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.errors = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _scan(self) -> None:
+        import pyarrow.parquet as pq
+
+        listed_at = time.time()
+        new = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="enriched_articles/"):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key.endswith(".parquet") and "/_" not in key and key not in self._keys:
+                    new.append(key)
+        for key in new:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            for article_id in pq.read_table(io.BytesIO(body), columns=["article_id"]).column(0).to_pylist():
+                self.seen.setdefault(article_id, listed_at)
+            self._keys.add(key)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self._scan()
+            except Exception:  # noqa: BLE001 - the emulator is busy; next poll
+                self.errors += 1
+            self._stop.wait(max(0.0, self.poll - (time.monotonic() - started)))
+
+
+class MemorySampler:
+    """Samples VmRSS of the job's process tree; per phase maxima by kind, VmHWM at the end."""
+
+    def __init__(self, pid: int, every: float = 1.0) -> None:
+        self.pid = pid
+        self.every = every
+        self.phase = "startup"
+        self.maxima: dict[str, dict[str, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def sample(self) -> dict[str, Any]:
+        processes = tree_memory(self.pid)
+        by_kind: dict[str, Any] = {"processes": processes}
+        for kind in ("jvm", "python_driver", "python_worker"):
+            members = [p for p in processes if p["kind"] == kind]
+            by_kind[kind] = {"count": len(members), "rss_mb": sum(p["rss_kb"] for p in members) / 1024,
+                             "hwm_mb": sum(p["hwm_kb"] for p in members) / 1024,
+                             "max_single_hwm_mb": max((p["hwm_kb"] for p in members), default=0) / 1024}
+        return by_kind
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            sample = self.sample()
+            phase = self.maxima.setdefault(self.phase, {})
+            for kind in ("jvm", "python_driver", "python_worker"):
+                phase[f"{kind}_rss_mb"] = max(phase.get(f"{kind}_rss_mb", 0), round(sample[kind]["rss_mb"], 1))
+                phase[f"{kind}_count"] = max(phase.get(f"{kind}_count", 0), sample[kind]["count"])
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    import numpy as np
+
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
+    array = np.array(values)
+    return {"p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95)),
+            "p99": float(np.percentile(array, 99)), "max": float(array.max()), "min": float(array.min())}
+
+
+class Publisher:
+    """Stamps template articles with a fresh id and the send time, publishes with ``KinesisWriter``."""
+
+    def __init__(self, emulator: Emulator, stream: str, record_bytes: int) -> None:
+        from common.aws import client
+
+        self.writer = KinesisWriter(client("kinesis", emulator.aws), stream)
+        sized = SizedArticles(record_bytes, seed=17)
+        self.templates = [sized.article() for _ in range(500)]
+        self.sent: dict[str, float] = {}
+        self.unsent = 0
+        self._random = random.Random(3)
+
+    def publish(self, count: int) -> None:
+        import json
+
+        sent_at = time.time()
+        stamp = datetime.fromtimestamp(sent_at, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        records = []
+        ids = []
+        for _ in range(count):
+            article = dict(self._random.choice(self.templates))
+            article["article_id"] = str(uuid.uuid4())
+            article["published_at"] = stamp
+            ids.append(article["article_id"])
+            records.append(Record(article["article_id"], json.dumps(article, separators=(",", ":")).encode()))
+        for begin in range(0, len(records), MAX_RECORDS_PER_CALL):
+            self.unsent += len(self.writer.put(records[begin:begin + MAX_RECORDS_PER_CALL]))
+        for article_id in ids:
+            self.sent[article_id] = sent_at
+
+    def run_rate(self, rate: float | None, seconds: float) -> tuple[list[str], float]:
+        """Publish at ``rate`` articles/s (None: as fast as the emulator accepts) for ``seconds``."""
+        before = set(self.sent)
+        started = time.monotonic()
+        published = 0
+        while (elapsed := time.monotonic() - started) < seconds:
+            if rate is None:
+                self.publish(MAX_RECORDS_PER_CALL)
+                published += MAX_RECORDS_PER_CALL
+                continue
+            due = int(elapsed * rate) - published
+            if due > 0:
+                self.publish(due)
+                published += due
+            time.sleep(max(0.0, _TICK - (time.monotonic() - started - elapsed)))
+        achieved = published / (time.monotonic() - started)
+        return [i for i in self.sent if i not in before], achieved
+
+
+def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds: float, record_bytes: int,
+               shards: int, trigger: str, poll: float, drain_timeout: float) -> dict[str, Any]:
+    """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run."""
+    stream = emulator.create_stream(shards, "latency")
+    bucket = emulator.create_bucket("latency")
+    checkpoint = tempfile.mkdtemp(prefix="bench-latency-", dir=work_dir)
+    env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "KINESIS_STREAM_NAME": stream,
+           "S3_BUCKET_NAME": bucket, "CHECKPOINT_LOCATION": checkpoint, "TRIGGER_INTERVAL": trigger,
+           "SPARK_MASTER_URL": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "LOG_LEVEL": "INFO"}
+    job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
+    log(f"job started (pid {job.process.pid}, trigger {trigger!r}); log {job.log_path}")
+    sampler = MemorySampler(job.process.pid)
+    sampler.start()
+    visibility = Visibility(emulator, bucket, poll)
+    visibility.start()
+    publisher = Publisher(emulator, stream, record_bytes)
+    phases = []
+    try:
+        started = time.monotonic()
+        warm_ids, _ = publisher.run_rate(20, 1.0)
+        _wait_visible(visibility, warm_ids, 240, job)
+        log(f"job warm: first rows visible {time.monotonic() - started:.1f} s after start")
+        for rate_name in rates:
+            rate = None if rate_name == "max" else float(rate_name)
+            sampler.phase = f"rate_{rate_name}"
+            ids, achieved = publisher.run_rate(rate, seconds)
+            publish_done = time.monotonic()
+            missing = _wait_visible(visibility, ids, drain_timeout, job)
+            latencies = [visibility.seen[i] - publisher.sent[i] for i in ids if i in visibility.seen]
+            phase = {"rate": rate_name, "target_rate": rate, "achieved_rate": achieved, "seconds": seconds,
+                     "articles": len(ids), "visible": len(latencies), "missing": missing,
+                     "drain_seconds_after_publish": time.monotonic() - publish_done,
+                     **_percentiles(latencies)}
+            phases.append(phase)
+            log(f"  latency at {rate_name:>4}/s (achieved {achieved:,.0f}/s, {len(ids)} articles): "
+                f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s, missing {missing}")
+        final = sampler.sample()
+    finally:
+        sampler.stop()
+        visibility.stop()
+        stop_all([job], grace_seconds=20)
+        emulator.delete_stream(stream)
+    memory = {
+        "jvm_peak_rss_mb": round(final["jvm"]["hwm_mb"], 1),
+        "python_driver_peak_rss_mb": round(final["python_driver"]["hwm_mb"], 1),
+        "python_workers": final["python_worker"]["count"],
+        "python_workers_peak_rss_mb_max_single": round(final["python_worker"]["max_single_hwm_mb"], 1),
+        "python_workers_rss_mb_sum_at_end": round(final["python_worker"]["rss_mb"], 1),
+        "steady_state_max_rss_by_phase": sampler.maxima,
+        "processes_at_end": [{k: p[k] for k in ("pid", "kind", "rss_kb", "hwm_kb", "cmd")}
+                             for p in final["processes"]],
+    }
+    return {"record_bytes": record_bytes, "shards": shards, "trigger": trigger, "poll_seconds": poll,
+            "phases": phases, "memory": memory, "unsent": publisher.unsent, "poll_errors": visibility.errors,
+            "job_log": job.log_path}
+
+
+def _wait_visible(visibility: Visibility, ids: list[str], timeout: float, job: Any) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if job.process.poll() is not None:
+            raise RuntimeError(f"the job exited with code {job.process.returncode}; see {job.log_path}")
+        missing = sum(1 for i in ids if i not in visibility.seen)
+        if missing == 0:
+            return 0
+        time.sleep(0.25)
+    return sum(1 for i in ids if i not in visibility.seen)

@@ -1,0 +1,67 @@
+"""Benchmark 5: ``KinesisWriter.put`` vs. a raw PutRecords loop (same 500-record calls) vs. PutRecord.
+
+Each measurement writes into a fresh stream (moto slows as a shard grows), the records are
+encoded before the clock starts, and the order of the three rotates between runs.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from bench.env import Emulator, SizedArticles, log, median
+from common.aws import client
+from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
+
+
+def _writer(emulator: Emulator, stream: str, records: list[Record]) -> float:
+    writer = KinesisWriter(client("kinesis", emulator.aws), stream)
+    started = time.monotonic()
+    unsent = writer.put(records)
+    seconds = time.monotonic() - started
+    if unsent:
+        raise RuntimeError(f"KinesisWriter left {len(unsent)} records unsent")
+    return seconds
+
+
+def _raw_put_records(emulator: Emulator, stream: str, records: list[Record]) -> float:
+    kinesis = client("kinesis", emulator.aws)
+    started = time.monotonic()
+    for begin in range(0, len(records), MAX_RECORDS_PER_CALL):
+        response = kinesis.put_records(StreamName=stream, Records=[
+            {"PartitionKey": r.partition_key, "Data": r.data} for r in records[begin:begin + MAX_RECORDS_PER_CALL]])
+        if response["FailedRecordCount"]:
+            raise RuntimeError(f"{response['FailedRecordCount']} records failed")
+    return time.monotonic() - started
+
+
+def _put_record_each(emulator: Emulator, stream: str, records: list[Record]) -> float:
+    kinesis = client("kinesis", emulator.aws)
+    started = time.monotonic()
+    for record in records:
+        kinesis.put_record(StreamName=stream, PartitionKey=record.partition_key, Data=record.data)
+    return time.monotonic() - started
+
+
+def publisher_throughput(emulator: Emulator, *, records: int, single_records: int, shards: int, record_bytes: int,
+                         runs: int) -> dict[str, Any]:
+    payload = SizedArticles(record_bytes, seed=5).records(records, datetime.now(timezone.utc))
+    variants = {"writer": (_writer, payload), "raw_put_records": (_raw_put_records, payload),
+                "put_record": (_put_record_each, payload[:single_records])}
+    measured: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for run in range(runs):
+        for name in names[run % 3:] + names[:run % 3]:
+            function, batch = variants[name]
+            stream = emulator.create_stream(shards, "pub")
+            seconds = function(emulator, stream, batch)
+            emulator.delete_stream(stream)
+            measured[name].append(len(batch) / seconds)
+            log(f"  publisher run {run + 1}/{runs} {name:>15}: {len(batch) / seconds:,.0f} records/s")
+    rates = {name: median(values) for name, values in measured.items()}
+    return {"records": records, "single_records": single_records, "shards": shards, "record_bytes": record_bytes,
+            "runs": runs, "batch_size": MAX_RECORDS_PER_CALL,
+            "writer_records_per_s": rates["writer"], "raw_put_records_per_s": rates["raw_put_records"],
+            "put_record_per_s": rates["put_record"],
+            "ratio_writer_vs_raw": rates["writer"] / rates["raw_put_records"], "target_ratio": 0.9,
+            "batching_speedup": rates["writer"] / rates["put_record"], "all_runs": measured}

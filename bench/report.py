@@ -1,0 +1,176 @@
+"""``bench/results/results.md`` (one table of every figure) and PNG plots, from the JSON results."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from bench.env import log
+
+
+def _load(results: Path, name: str) -> dict[str, Any] | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _setup(doc: dict[str, Any], result: dict[str, Any], runs: Any = None) -> str:
+    machine = doc["machine"]
+    parts = [f"{machine['cores']} cores", f"moto {machine['versions'].get('moto')}"]
+    if result.get("record_bytes"):
+        parts.append(f"{result['record_bytes'] / 1024:g} KB records")
+    if result.get("shards"):
+        parts.append(f"{result['shards']} shard{'s' if result['shards'] > 1 else ''}")
+    if result.get("records"):
+        parts.append(f"{result['records']:,} records")
+    runs = runs if runs is not None else result.get("runs")
+    if runs:
+        parts.append(f"median of {runs} runs")
+    return ", ".join(parts)
+
+
+def _met(value: float, target: float, higher_is_better: bool = True) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return "yes" if (value >= target if higher_is_better else value <= target) else "**no**"
+
+
+def rows(results: Path) -> list[list[str]]:
+    table: list[list[str]] = []
+    if doc := _load(results, "job_throughput"):
+        r = doc["result"]
+        table.append(["1. Job throughput (Kinesis-fed vs in-process source)",
+                      f"{r['kinesis_articles_per_s']:,.0f} articles/s", f"{r['memory_articles_per_s']:,.0f} articles/s",
+                      f"{r['ratio']:.2f}", ">= 0.8", _met(r["ratio"], 0.8), _setup(doc, r)])
+    if doc := _load(results, "source_overhead"):
+        r = doc["result"]
+        table.append(["2. Source overhead (Kinesis source -> noop vs boto3 GetRecords loop)",
+                      f"{r['source_records_per_s']:,.0f} records/s", f"{r['boto3_records_per_s']:,.0f} records/s",
+                      f"{r['ratio']:.2f}", ">= 0.9", _met(r["ratio"], 0.9), _setup(doc, r)])
+    if doc := _load(results, "latency"):
+        r = doc["result"]
+        for phase in r["phases"]:
+            target = phase["rate"] == "1000"
+            met = (_met(phase["p50"], 2.0, False) + " / " + _met(phase["p99"], 5.0, False)) if target else ""
+            if phase["missing"]:
+                met = f"**no** ({phase['missing']} not visible)"
+            table.append([f"3. End-to-end latency at {phase['rate']}/s (achieved {phase['achieved_rate']:,.0f}/s)",
+                          f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s",
+                          f"{phase['articles']:,} articles", "",
+                          "p50 <= 2 s, p99 <= 5 s" if target else "", met,
+                          _setup(doc, {**r, "runs": None}) + f", trigger {r['trigger']!r}, 1 run of "
+                          f"{phase['seconds']:g} s, poll {r['poll_seconds']:g} s"])
+    if doc := _load(results, "scaling"):
+        r = doc["result"]
+        for point in r["points"]:
+            table.append([f"4. Scaling: {point['shards']} shard(s), {point['record_bytes'] // 1024} KB records",
+                          f"job {point['job_articles_per_s']:,.0f} articles/s ({point['job_mb_per_s']:.1f} MB/s); "
+                          f"source {point['source_records_per_s']:,.0f}/s",
+                          f"boto3 {point['boto3_records_per_s']:,.0f}/s", "", "", "",
+                          _setup(doc, {**point, "runs": r["runs"]}) + ", local[2]"])
+    if doc := _load(results, "publisher"):
+        r = doc["result"]
+        table.append(["5. Publisher: KinesisWriter.put vs raw PutRecords loop (500/call)",
+                      f"{r['writer_records_per_s']:,.0f} records/s", f"{r['raw_put_records_per_s']:,.0f} records/s",
+                      f"{r['ratio_writer_vs_raw']:.2f}", ">= 0.9", _met(r["ratio_writer_vs_raw"], 0.9),
+                      _setup(doc, r)])
+        table.append(["5. Publisher: KinesisWriter.put vs one PutRecord per article",
+                      f"{r['writer_records_per_s']:,.0f} records/s", f"{r['put_record_per_s']:,.0f} records/s",
+                      f"{r['batching_speedup']:.1f}x", "", "",
+                      _setup(doc, {**r, "records": r["single_records"]})])
+    if doc := _load(results, "memory"):
+        r = doc["result"]
+        steady = r["steady_state_max_rss_by_phase"]
+        steady_phase = "rate_1000" if "rate_1000" in steady else next(iter(steady), None)
+        at = steady.get(steady_phase, {}) if steady_phase else {}
+        table.append(["6. Memory: JVM (driver + executor, local[2])", f"peak RSS {r['jvm_peak_rss_mb']:,.0f} MB",
+                      f"steady ({steady_phase}) {at.get('jvm_rss_mb', 0):,.0f} MB", "", "", "",
+                      f"{doc['machine']['cores']} cores, job process during the latency run"])
+        table.append(["6. Memory: Python workers",
+                      f"{r['python_workers']} workers, peak RSS {r['python_workers_peak_rss_mb_max_single']:,.0f} MB "
+                      f"each (max)", f"steady ({steady_phase}) {at.get('python_worker_rss_mb', 0):,.0f} MB total", "",
+                      "", "", f"{doc['machine']['cores']} cores, job process during the latency run"])
+        table.append(["6. Memory: Python driver", f"peak RSS {r['python_driver_peak_rss_mb']:,.0f} MB",
+                      f"steady ({steady_phase}) {at.get('python_driver_rss_mb', 0):,.0f} MB", "", "", "",
+                      f"{doc['machine']['cores']} cores"])
+    return table
+
+
+def write_markdown(results: Path) -> Path:
+    table = rows(results)
+    machines = {}
+    for path in sorted(results.glob("*.json")):
+        doc = json.loads(path.read_text())
+        machines[path.stem] = doc
+    header = ["# Benchmark results", ""]
+    if machines:
+        any_doc = next(iter(machines.values()))
+        m = any_doc["machine"]
+        header += [f"Machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, pyspark "
+                   f"{m['versions'].get('pyspark')}, pyarrow {m['versions'].get('pyarrow')}; emulator {m['emulator']}.",
+                   "Generated by `make bench` (`python -m bench`): " + ", ".join(
+                       f"{name} at {doc['generated_at']} (load {doc['machine']['load_avg_at_start'][0]:.1f})"
+                       for name, doc in machines.items()) + ".", ""]
+    body = tabulate(table, headers=["Figure", "Measured", "Baseline / detail", "Ratio", "Target", "Met", "Setup"],
+                    tablefmt="github")
+    plots = [f"![{p.stem}]({p.name})" for p in sorted(results.glob("*.png"))]
+    path = results / "results.md"
+    path.write_text("\n".join(header + [body, ""] + plots) + "\n")
+    log(f"wrote {path}")
+    return path
+
+
+def plot(results: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    if doc := _load(results, "latency"):
+        phases = doc["result"]["phases"]
+        labels = [f"{p['rate']}/s\n(achieved {p['achieved_rate']:,.0f})" for p in phases]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        width = 0.25
+        for offset, key in enumerate(("p50", "p95", "p99")):
+            ax.bar([i + (offset - 1) * width for i in range(len(phases))], [p[key] for p in phases], width, label=key)
+        ax.axhline(2.0, color="grey", linestyle=":", linewidth=1, label="target p50 (2 s)")
+        ax.axhline(5.0, color="black", linestyle="--", linewidth=1, label="target p99 (5 s)")
+        ax.set_xticks(range(len(phases)), labels)
+        ax.set_ylabel("publish -> visible in enriched_articles/ (s)")
+        ax.set_title(f"End-to-end latency per publish rate ({doc['machine']['cores']} cores, moto, "
+                     f"{doc['result']['record_bytes'] // 1024} KB)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        written.append(results / "latency.png")
+        fig.savefig(written[-1], dpi=90)
+        plt.close(fig)
+    if doc := _load(results, "scaling"):
+        r = doc["result"]
+        by_shards = [p for p in r["points"] if p["record_bytes"] == r["base_record_bytes"]]
+        by_size = [p for p in r["points"] if p["shards"] == r["base_shards"]]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        for axis, points, key, label in ((left, by_shards, "shards", "shards"),
+                                         (right, sorted(by_size, key=lambda p: p["record_bytes"]), "record_bytes",
+                                          "record size (KB)")):
+            xs = [p[key] if key == "shards" else p[key] // 1024 for p in points]
+            axis.plot(xs, [p["job_articles_per_s"] for p in points], "o-", label="job (both queries)")
+            axis.plot(xs, [p["source_records_per_s"] for p in points], "s-", label="Kinesis source -> noop")
+            axis.plot(xs, [p["boto3_records_per_s"] for p in points], "^--", label="boto3 GetRecords loop")
+            axis.set_xlabel(label)
+            axis.set_ylabel("records/s")
+            axis.set_xticks(xs)
+            axis.grid(alpha=0.3)
+        left.set_title(f"vs shards ({r['base_record_bytes'] // 1024} KB records)")
+        right.set_title(f"vs record size ({r['base_shards']} shards)")
+        left.legend(fontsize=8)
+        fig.suptitle(f"Throughput, {doc['machine']['cores']} cores, moto, local[2], {r['records']:,} records, "
+                     f"median of {r['runs']}")
+        fig.tight_layout()
+        written.append(results / "scaling.png")
+        fig.savefig(written[-1], dpi=90)
+        plt.close(fig)
+    for path in written:
+        log(f"wrote {path}")
+    return written

@@ -1,0 +1,119 @@
+"""``make status``: one screen with the pipeline's health, stream, lag, latest batches and row counts."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from typing import Any
+from urllib.request import urlopen
+
+from tabulate import tabulate
+
+from common.aws import client
+from common.settings import SettingError
+from jobs.kinesis.position_log import open_position_log
+from jobs.settings import JobSettings
+from ops.defaults import state_dir, with_local_defaults
+from publisher.settings import PublisherSettings
+
+QUERIES = ("articles", "author_stats")
+OUTPUTS = ("enriched_articles", "author_stats", "quarantine")
+
+
+def latest_log_entry(directory: str) -> tuple[int, str] | None:
+    """(batch id, text) of the newest file of a Spark metadata log (offsets/ or commits/)."""
+    if not os.path.isdir(directory):
+        return None
+    batches = [int(name) for name in os.listdir(directory) if name.isdigit()]
+    if not batches:
+        return None
+    with open(os.path.join(directory, str(max(batches))), encoding="utf-8") as handle:
+        return max(batches), handle.read()
+
+
+def query_rows(settings: JobSettings) -> list[list[Any]]:
+    rows = []
+    for query in QUERIES:
+        root = os.path.join(settings.checkpoint_location, query)
+        offsets = latest_log_entry(os.path.join(root, "offsets"))
+        commits = latest_log_entry(os.path.join(root, "commits"))
+        if offsets is None:
+            rows.append([query, "-", "-", "-", "-", "no checkpoint yet"])
+            continue
+        metadata = json.loads(offsets[1].splitlines()[1])
+        offset = json.loads(offsets[1].splitlines()[2])
+        log = open_position_log(settings.source_options(query)["positionLog"], offset["run"], settings.aws)
+        entries = {shard: log.get(offset["batch"], shard) for shard in offset["shards"]}
+        lag = ", ".join(f"{shard[-3:]}: {entry.millis_behind_latest} ms" if entry else f"{shard[-3:]}: reading"
+                        for shard, entry in entries.items())
+        read = sum(entry.records for entry in entries.values() if entry)
+        watermark = datetime.fromtimestamp(metadata["batchWatermarkMs"] / 1000, timezone.utc).isoformat(
+            timespec="seconds")
+        rows.append([query, offsets[0], commits[0] if commits else "-", read, watermark, lag])
+    return rows
+
+
+def output_rows(settings: JobSettings) -> list[list[Any]]:
+    """Rows per output, summed from the per-batch manifests (cheap: no Parquet is read)."""
+    s3 = client("s3", settings.aws)
+    rows = []
+    for prefix in OUTPUTS:
+        total, batches = 0, 0
+        paginator = s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=settings.bucket_name, Prefix=f"{prefix}/_manifests/"):
+                for item in page.get("Contents", []):
+                    manifest = json.loads(s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read())
+                    total += manifest["rows"]
+                    batches += 1
+        except Exception as error:  # noqa: BLE001 - show the problem on the screen, keep going
+            rows.append([f"s3://{settings.bucket_name}/{prefix}/", "-", f"unreadable: {error}"[:80]])
+            continue
+        rows.append([f"s3://{settings.bucket_name}/{prefix}/", total, batches])
+    return rows
+
+
+def publisher_health(bind: str) -> list[list[Any]]:
+    try:
+        with urlopen(f"http://{bind}/health", timeout=3) as response:
+            body = json.load(response)
+    except OSError as error:
+        body = json.loads(error.read()) if hasattr(error, "read") else {"status": f"unreachable ({error})"}
+    return [[key, value] for key, value in body.items()]
+
+
+def stream_rows(settings: JobSettings) -> list[list[Any]]:
+    try:
+        summary = client("kinesis", settings.aws).describe_stream_summary(
+            StreamName=settings.stream_name)["StreamDescriptionSummary"]
+    except Exception as error:  # noqa: BLE001
+        return [["stream", settings.stream_name], ["status", f"unreachable: {error}"[:100]]]
+    return [["stream", settings.stream_name], ["status", summary["StreamStatus"]],
+            ["open shards", summary["OpenShardCount"]], ["retention (h)", summary["RetentionPeriodHours"]]]
+
+
+def main() -> int:
+    env = with_local_defaults(os.environ, state_dir())
+    try:
+        settings = JobSettings.from_env(env)
+        publisher = PublisherSettings.from_env(env)
+    except SettingError as error:
+        print(f"status: invalid setting: {error}", file=sys.stderr)
+        return 2
+    print(f"article-pipeline status  {datetime.now(timezone.utc).isoformat(timespec='seconds')}  "
+          f"endpoint {settings.aws.endpoint_url or 'AWS'}")
+    print("\n== publisher  http://" + publisher.bind + "/health")
+    print(tabulate(publisher_health(publisher.bind), tablefmt="plain"))
+    print("\n== kinesis")
+    print(tabulate(stream_rows(settings), tablefmt="plain"))
+    print("\n== queries")
+    print(tabulate(query_rows(settings), headers=["query", "latest batch", "committed", "records read",
+                                                  "watermark", "lag per shard"]))
+    print("\n== outputs (from manifests)")
+    print(tabulate(output_rows(settings), headers=["output", "rows", "batches"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
