@@ -19,8 +19,8 @@ def main() -> int:
         return 2
     from gunicorn.app.wsgiapp import run
 
-    sys.argv = ["gunicorn", "--bind", settings.bind, "--workers", "1", "--threads", "4",
-                "--graceful-timeout", "10", "--access-logfile", "-", "publisher.app:create_app()"]
+    sys.argv = ["gunicorn", "--config", "python:publisher.gunicorn_conf", "--bind", settings.bind,
+                "publisher.app:create_app()"]
     return run()
 
 
