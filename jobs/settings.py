@@ -10,6 +10,15 @@ from common.settings import AwsSettings, EnvReader, SettingError
 AVAILABLE_NOW = "available-now"
 
 
+def checkpoint_location(env: EnvReader) -> str:
+    """An absolute local path (a PVC in Kubernetes): pip's pyspark has no hadoop-aws for s3a://."""
+    location = env.string("CHECKPOINT_LOCATION", ".state/checkpoints")
+    if "://" in location and not location.startswith("file://"):
+        raise SettingError(f"CHECKPOINT_LOCATION must be a local directory or mounted volume (a PVC in "
+                           f"Kubernetes), got {location!r}")
+    return os.path.abspath(location.removeprefix("file://"))
+
+
 @dataclass(frozen=True)
 class JobSettings:
     aws: AwsSettings
@@ -41,9 +50,7 @@ class JobSettings:
             "streamName": self.stream_name,
             "region": self.aws.region,
             "startingPosition": self.starting_position,
-            "positionLog": os.path.join(self.checkpoint_location, query_name, "kinesis-positions")
-            if not self.checkpoint_location.startswith("s3://")
-            else f"{self.checkpoint_location.rstrip('/')}/{query_name}/kinesis-positions",
+            "positionLog": os.path.join(self.checkpoint_location, query_name, "kinesis-positions"),
             "maxRecordsPerShard": str(self.max_records_per_shard),
             "logLevel": self.log_level,
         }
@@ -81,8 +88,7 @@ class JobSettings:
             aws=env.aws(),
             stream_name=env.stream_name(),
             bucket_name=env.bucket_name(),
-            checkpoint_location=os.path.abspath(env.string("CHECKPOINT_LOCATION", ".state/checkpoints"))
-            if not env.string("CHECKPOINT_LOCATION", "").startswith("s3://") else env.string("CHECKPOINT_LOCATION", ""),
+            checkpoint_location=checkpoint_location(env),
             spark_master_url=env.optional_string("SPARK_MASTER_URL"),
             app_name=env.string("SPARK_APP_NAME", "article-pipeline"),
             starting_position=starting,

@@ -40,6 +40,7 @@ def test_bad_publisher_settings_name_the_setting(env: dict, named: str) -> None:
     ({"STARTING_POSITION": "YESTERDAY"}, "STARTING_POSITION"),
     ({"STARTING_POSITION": "AT_TIMESTAMP:not-a-time"}, "STARTING_POSITION"),
     ({"MAX_RECORDS_PER_SHARD": "0"}, "MAX_RECORDS_PER_SHARD"),
+    ({"CHECKPOINT_LOCATION": "s3://bucket/checkpoints"}, "CHECKPOINT_LOCATION"),
 ])
 def test_bad_job_settings_name_the_setting(env: dict, named: str) -> None:
     with pytest.raises(SettingError, match=named):
