@@ -82,7 +82,8 @@ def rows(results: Path) -> list[list[str]]:
     if doc := _load(results, "memory"):
         r = doc["result"]
         steady = r["steady_state_max_rss_by_phase"]
-        steady_phase = "rate_1000" if "rate_1000" in steady else next(iter(steady), None)
+        phases = [name for name in steady if name != "startup"]
+        steady_phase = "rate_1000" if "rate_1000" in steady else (phases[0] if phases else None)
         at = steady.get(steady_phase, {}) if steady_phase else {}
         table.append(["6. Memory: JVM (driver + executor, local[2])", f"peak RSS {r['jvm_peak_rss_mb']:,.0f} MB",
                       f"steady ({steady_phase}) {at.get('jvm_rss_mb', 0):,.0f} MB", "", "", "",

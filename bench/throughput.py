@@ -80,6 +80,14 @@ def memory_source(mem_dir: str, limit: int) -> Iterator[None]:
         pipeline.parsed_stream = original
 
 
+def _batch_summary(query: Any) -> list[dict[str, Any]]:
+    """Rows and where the time went, per micro-batch (Spark's query progress)."""
+    return [{"batch": p["batchId"], "rows": p["numInputRows"],
+             **{key: p["durationMs"].get(key) for key in ("triggerExecution", "latestOffset", "queryPlanning",
+                                                          "addBatch", "walCommit", "commitOffsets")}}
+            for p in query.recentProgress]
+
+
 def _await(queries: list[Any], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for query in queries:
@@ -109,12 +117,13 @@ def run_job(spark: Any, emulator: Emulator, stream: str, expected: int, mem_dir:
             _await(queries, timeout)
             seconds = time.monotonic() - started
         batches = {q.name: len(q.recentProgress) for q in queries}
+        progress = {q.name: _batch_summary(q) for q in queries}
         enriched = read_output(emulator.aws, bucket, "enriched_articles").num_rows
         if enriched != expected:
             raise AssertionError(f"{'memory' if mem_dir else 'kinesis'}-fed job wrote {enriched} enriched rows, "
                                  f"expected {expected}")
         return {"seconds": seconds, "articles": expected, "articles_per_s": expected / seconds,
-                "micro_batches": batches}
+                "micro_batches": batches, "batches": progress}
     finally:
         shutil.rmtree(checkpoint, ignore_errors=True)
 
@@ -135,8 +144,10 @@ def run_source_noop(spark: Any, emulator: Emulator, stream: str, expected: int, 
         rows = sum(p["numInputRows"] for p in query.recentProgress)
         if rows != expected:
             raise AssertionError(f"kinesis source read {rows} rows, expected {expected}")
+        in_batches = sum(p["durationMs"].get("triggerExecution", 0) for p in query.recentProgress) / 1000
         return {"seconds": seconds, "records": rows, "records_per_s": rows / seconds,
-                "micro_batches": len(query.recentProgress)}
+                "in_batch_seconds": in_batches, "micro_batches": len(query.recentProgress),
+                "batches": _batch_summary(query)}
     finally:
         shutil.rmtree(checkpoint, ignore_errors=True)
 

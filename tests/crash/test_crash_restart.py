@@ -1,0 +1,141 @@
+"""SIGKILL the job at several points, restart it from the same checkpoint, reconcile the outputs.
+
+The kill points are found by watching what the job leaves behind (no hook in the job):
+after the source has read (a new shard-position log entry), after the sink has written
+(a new manifest under ``enriched_articles/_manifests``), and before Spark's commit (an
+``offsets/N`` file whose ``commits/N`` does not exist yet). The union of the outputs must
+hold every valid article exactly once and every malformed record once in quarantine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.settings import AwsSettings
+from jobs.kinesis.positions import ShardEnd
+from ops.outputs import read_output
+from pipeline_testing import REPO, create_stream, wait_until
+from publisher.articles import ArticleGenerator
+
+pytestmark = pytest.mark.e2e
+ARTICLES = 240
+MALFORMED = [b"{broken json", b"\xff\xfe not utf-8", b'["an", "array"]',
+             json.dumps({"article_id": "no-time", "author": "A", "body": "words"}).encode()]
+
+
+def files(directory: Path, pattern: str) -> set[str]:
+    return {str(p) for p in directory.glob(pattern) if not p.name.startswith(".")} if directory.exists() else set()
+
+
+def manifests(s3: Any, bucket: str) -> int:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="enriched_articles/_manifests/")
+    return listed.get("KeyCount", 0)
+
+
+def uncommitted_offset(spark_dir: Path) -> bool:
+    offsets = {int(Path(p).name) for p in files(spark_dir / "offsets", "[0-9]*")}
+    commits = {int(Path(p).name) for p in files(spark_dir / "commits", "[0-9]*")}
+    return bool(offsets - commits) and max(offsets) > 1
+
+
+def written_events(log: Path) -> list[dict[str, Any]]:
+    events = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"articles_batch_written"' in line:
+            events.append(json.loads(line))
+    return events
+
+
+def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any,
+                                                        names: dict, tmp_path: Path) -> None:
+    stream, bucket = names["stream"], names["bucket"]
+    create_stream(kinesis, stream, 2)
+    s3.create_bucket(Bucket=bucket)
+    generator = ArticleGenerator(seed=5, authors=4)
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    articles = [generator.article(start + timedelta(seconds=10 * i)) for i in range(ARTICLES)]
+    records = [{"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles]
+    records += [{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)]
+    for begin in range(0, len(records), 100):
+        assert kinesis.put_records(StreamName=stream, Records=records[begin:begin + 100])["FailedRecordCount"] == 0
+    valid_ids = {a["article_id"] for a in articles}
+
+    checkpoints = tmp_path / "checkpoints"
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket,
+           "CHECKPOINT_LOCATION": str(checkpoints), "SPARK_MASTER_URL": "local[2]", "TRIGGER_INTERVAL": "1 second",
+           "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "SHUFFLE_PARTITIONS": "2",
+           "MAX_RECORDS_PER_SHARD": "12", "PYTHONPATH": str(REPO)}
+    articles_spark = checkpoints / "articles"
+    positions = articles_spark / "kinesis-positions"
+    logs: list[Path] = []
+
+    def run_until(condition: Callable[[], bool], what: str) -> None:
+        log = tmp_path / f"job-{len(logs)}.log"
+        logs.append(log)
+        job = subprocess.Popen([sys.executable, str(REPO / "jobs" / "process_articles.py")], env=env, cwd=REPO,
+                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+        try:
+            def reached() -> bool:
+                if job.poll() is not None:
+                    raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
+                return condition()
+            wait_until(reached, 240, what, interval=0.05)
+        finally:
+            job.send_signal(signal.SIGKILL)
+            job.wait(30)
+
+    # 1: mid-read: right after the source recorded a new end in the position log.
+    before = files(positions, "*/*/*.json")
+    run_until(lambda: len(files(positions, "*/*/*.json") - before) >= 1, "a shard-position log entry")
+    # 2: after writing: right after a new manifest of enriched_articles appears.
+    seen = manifests(s3, bucket)
+    run_until(lambda: manifests(s3, bucket) > seen, "a new enriched_articles manifest")
+    # 3: before the commit: an offsets/N file without commits/N.
+    run_until(lambda: uncommitted_offset(articles_spark), "a planned, uncommitted batch")
+    # 4: between batches, at a moment that depends on the machine's speed.
+    commits = len(files(articles_spark / "commits", "[0-9]*"))
+    run_until(lambda: len(files(articles_spark / "commits", "[0-9]*")) > commits + 1, "two more committed batches")
+    # 5: once more right after output appears, then let it catch up.
+    seen = manifests(s3, bucket)
+    run_until(lambda: manifests(s3, bucket) > seen, "another manifest")
+
+    def caught_up() -> bool:
+        return read_output(aws, bucket, "enriched_articles").num_rows >= ARTICLES and \
+            read_output(aws, bucket, "quarantine").num_rows >= len(MALFORMED)
+    run_until(caught_up, "every article in S3")
+
+    enriched = read_output(aws, bucket, "enriched_articles").to_pylist()
+    counts = Counter(row["article_id"] for row in enriched)
+    assert set(counts) == valid_ids and set(counts.values()) == {1}, \
+        f"duplicates: {[i for i, c in counts.items() if c > 1][:5]}, missing: {len(valid_ids - set(counts))}"
+    quarantine = read_output(aws, bucket, "quarantine").to_pylist()
+    assert sorted(row["error_reason"] for row in quarantine) == sorted(
+        ["invalid_json", "invalid_utf8", "not_an_object", "missing_field"])
+
+    # Records written per run (from the job's articles_batch_written lines) vs distinct batches.
+    written = replayed = 0
+    batches: Counter[int] = Counter()
+    for log in logs:
+        for event in written_events(log):
+            rows = event["enriched"] + event["quarantined"]
+            written += rows
+            if batches[event["batch"]]:
+                replayed += rows
+            batches[event["batch"]] += 1
+    read_entries = [ShardEnd.from_json(json.loads(Path(p).read_text())) for p in files(positions, "*/*/*.json")]
+    print(f"crash test: {len(logs)} runs ({len(logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
+          f"{sum(e.records for e in read_entries)} read by the source (position log), {written} rows written "
+          f"across runs, {replayed} of them by replayed batches, {sum(c - 1 for c in batches.values())} batches "
+          f"replayed, {len(enriched)} enriched + {len(quarantine)} quarantined in the union of outputs")
+    assert sum(e.records for e in read_entries) == len(valid_ids) + len(MALFORMED), "each record read in one batch"
