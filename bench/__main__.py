@@ -37,7 +37,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scaling-runs", type=int, default=1)
     parser.add_argument("--scaling-shards", default="1,2,4")
     parser.add_argument("--scaling-sizes", default="1024,4096,16384")
-    parser.add_argument("--publisher-records", type=int, default=5_000)
+    parser.add_argument("--publisher-records", type=int, default=10_000)
+    parser.add_argument("--publisher-runs", type=int, default=5)
     parser.add_argument("--latency-rates", default="100,1000,max")
     parser.add_argument("--latency-seconds", type=float, default=15)
     parser.add_argument("--trigger", default="0 seconds", help="TRIGGER_INTERVAL of the job in the latency run")
@@ -47,6 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.runs, args.records, args.scaling_records, args.scaling_runs = 1, 200, 100, 1
+        args.publisher_runs = 1
         args.scaling_shards, args.scaling_sizes, args.publisher_records = "1", "1024", 200
         args.latency_rates, args.latency_seconds = "50", 2
     return args
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             log("5. publisher: KinesisWriter vs raw PutRecords vs PutRecord")
             result = publisher_throughput(emulator, records=args.publisher_records,
                                           single_records=max(50, args.publisher_records // 10), shards=args.shards,
-                                          record_bytes=args.record_bytes, runs=args.runs)
+                                          record_bytes=args.record_bytes, runs=args.publisher_runs)
             write_json(out / "publisher.json", document("publisher", config, result))
         if {"throughput", "source", "scaling"} & set(selected):
             from bench import throughput
@@ -116,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             result = end_to_end(emulator, work_dir, rates=[r.strip() for r in args.latency_rates.split(",")],
                                 seconds=args.latency_seconds, record_bytes=args.record_bytes, shards=args.shards,
                                 trigger=args.trigger, poll=args.poll,
-                                drain_timeout=max(60.0, 6 * args.latency_seconds))
+                                drain_timeout=max(60.0, 6 * args.latency_seconds),
+                                shuffle_partitions=args.shuffle_partitions)
             memory = result.pop("memory")
             write_json(out / "latency.json", document("latency", config, result))
             write_json(out / "memory.json", document("memory", config, memory))

@@ -87,6 +87,18 @@ class Emulator:
     def stop(self) -> None:
         stop_all([self.child], grace_seconds=5)
 
+    def cpu_seconds(self) -> float:
+        """CPU time moto_server has used so far (user + system): it shares the machine's cores."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in descendants(self.child.process.pid):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
     def create_stream(self, shards: int, prefix: str = "bench") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.kinesis.create_stream(StreamName=name, ShardCount=shards)
@@ -212,8 +224,13 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def proc_memory(pid: int) -> dict[str, Any] | None:
-    """{'rss_kb', 'hwm_kb', 'kind'} of one process, kind = jvm | python_worker | python_driver | other."""
+def proc_memory(pid: int, root: int | None = None) -> dict[str, Any] | None:
+    """RSS, peak RSS (VmHWM) and PSS of one process; kind = jvm | python_driver | python_worker | other.
+
+    python_worker covers every Python process Spark starts (pyspark.daemon and its forked
+    workers, the streaming source runner, data source planning/commit workers). Forked workers
+    share pages with their daemon, so sums use PSS (shared pages divided among sharers).
+    """
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -228,18 +245,25 @@ def proc_memory(pid: int) -> dict[str, Any] | None:
         return None
     if fields.get("Name") == "java" or "/java " in cmdline or cmdline.startswith("java "):
         kind = "jvm"
-    elif "pyspark.daemon" in cmdline or "pyspark.worker" in cmdline or "pyspark/daemon" in cmdline:
+    elif "pyspark" in cmdline:
         kind = "python_worker"
-    elif "python" in cmdline:
+    elif pid == root:
         kind = "python_driver"
     else:
         kind = "other"
+    pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     return {"pid": pid, "kind": kind, "rss_kb": int(fields["VmRSS"].split()[0]),
-            "hwm_kb": int(fields.get("VmHWM", "0 kB").split()[0]), "cmd": cmdline[:120]}
+            "hwm_kb": int(fields.get("VmHWM", "0 kB").split()[0]), "pss_kb": pss, "cmd": cmdline[:120]}
 
 
 def tree_memory(pid: int) -> list[dict[str, Any]]:
-    return [m for m in (proc_memory(p) for p in descendants(pid)) if m is not None]
+    return [m for m in (proc_memory(p, pid) for p in descendants(pid)) if m is not None]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -99,7 +99,12 @@ class MemorySampler:
         by_kind: dict[str, Any] = {"processes": processes}
         for kind in ("jvm", "python_driver", "python_worker"):
             members = [p for p in processes if p["kind"] == kind]
+            if kind == "jvm":
+                # A JVM forking a Python daemon briefly shows a second "java" process with the
+                # parent's pages: count the largest JVM only.
+                members = sorted(members, key=lambda p: p["rss_kb"])[-1:]
             by_kind[kind] = {"count": len(members), "rss_mb": sum(p["rss_kb"] for p in members) / 1024,
+                             "pss_mb": sum(p["pss_kb"] for p in members) / 1024,
                              "hwm_mb": sum(p["hwm_kb"] for p in members) / 1024,
                              "max_single_hwm_mb": max((p["hwm_kb"] for p in members), default=0) / 1024}
         return by_kind
@@ -110,6 +115,7 @@ class MemorySampler:
             phase = self.maxima.setdefault(self.phase, {})
             for kind in ("jvm", "python_driver", "python_worker"):
                 phase[f"{kind}_rss_mb"] = max(phase.get(f"{kind}_rss_mb", 0), round(sample[kind]["rss_mb"], 1))
+                phase[f"{kind}_pss_mb"] = max(phase.get(f"{kind}_pss_mb", 0), round(sample[kind]["pss_mb"], 1))
                 phase[f"{kind}_count"] = max(phase.get(f"{kind}_count", 0), sample[kind]["count"])
 
 
@@ -174,7 +180,8 @@ class Publisher:
 
 
 def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds: float, record_bytes: int,
-               shards: int, trigger: str, poll: float, drain_timeout: float, max_rate_seconds: float = 5.0) -> dict[str, Any]:
+               shards: int, trigger: str, poll: float, drain_timeout: float, max_rate_seconds: float = 5.0,
+               shuffle_partitions: int = 4) -> dict[str, Any]:
     """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run."""
     stream = emulator.create_stream(shards, "latency")
     bucket = emulator.create_bucket("latency")
@@ -183,7 +190,7 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
            "S3_BUCKET_NAME": bucket, "CHECKPOINT_LOCATION": checkpoint, "TRIGGER_INTERVAL": trigger,
            "SPARK_MASTER_URL": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "LOG_LEVEL": "INFO"}
+           "SHUFFLE_PARTITIONS": str(shuffle_partitions), "LOG_LEVEL": "INFO"}
     job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
     log(f"job started (pid {job.process.pid}, trigger {trigger!r}); log {job.log_path}")
     sampler = MemorySampler(job.process.pid)
@@ -191,7 +198,8 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
     visibility = Visibility(emulator, bucket, poll)
     visibility.start()
     publisher = Publisher(emulator, stream, record_bytes)
-    phases = []
+    phases: list[dict[str, Any]] = []
+    phase_marks: list[tuple[float, str]] = []
     try:
         started = time.monotonic()
         warm_ids, _ = publisher.run_rate(20, 1.0)
@@ -200,6 +208,7 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
         for rate_name in rates:
             rate = None if rate_name == "max" else float(rate_name)
             sampler.phase = f"rate_{rate_name}"
+            phase_marks.append((time.time(), sampler.phase))
             # At the emulator's top rate the job falls behind: publish for a shorter time so it drains.
             phase_seconds = seconds if rate is not None else min(seconds, max_rate_seconds)
             ids, achieved = publisher.run_rate(rate, phase_seconds)
@@ -214,6 +223,7 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
             log(f"  latency at {rate_name:>4}/s (achieved {achieved:,.0f}/s, {len(ids)} articles): "
                 f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s, missing {missing}")
         final = sampler.sample()
+        phase_marks.append((time.time(), "after"))
     finally:
         sampler.stop()
         visibility.stop()
@@ -225,13 +235,50 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
         "python_workers": final["python_worker"]["count"],
         "python_workers_peak_rss_mb_max_single": round(final["python_worker"]["max_single_hwm_mb"], 1),
         "python_workers_rss_mb_sum_at_end": round(final["python_worker"]["rss_mb"], 1),
+        "python_workers_pss_mb_sum_at_end": round(final["python_worker"]["pss_mb"], 1),
         "steady_state_max_rss_by_phase": sampler.maxima,
-        "processes_at_end": [{k: p[k] for k in ("pid", "kind", "rss_kb", "hwm_kb", "cmd")}
+        "processes_at_end": [{k: p[k] for k in ("pid", "kind", "rss_kb", "hwm_kb", "pss_kb", "cmd")}
                              for p in final["processes"]],
     }
+    batches = _job_batches(job.log_path, phase_marks)
+    for phase in phases:
+        durations = [b["duration_ms"] for b in batches if b.get("phase") == f"rate_{phase['rate']}"
+                     and b["query"] == "articles" and b.get("duration_ms")]
+        phase["articles_batches"] = len(durations)
+        phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
     return {"record_bytes": record_bytes, "shards": shards, "trigger": trigger, "poll_seconds": poll,
-            "phases": phases, "memory": memory, "unsent": publisher.unsent, "poll_errors": visibility.errors,
+            "shuffle_partitions": shuffle_partitions, "phases": phases, "job_batches": batches, "memory": memory, "unsent": publisher.unsent, "poll_errors": visibility.errors,
             "job_log": job.log_path}
+
+
+_PHASE_MARKS: list[tuple[float, str]] = []
+
+
+def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) -> list[dict[str, Any]]:
+    """The job's ``batch_completed`` events (query, batch, rows, duration), tagged with the phase."""
+    import json
+
+    marks = marks if marks is not None else _PHASE_MARKS
+    batches = []
+    try:
+        lines = Path(log_path).read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        if not line.startswith("{") or '"batch_completed"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        when = datetime.fromisoformat(event["ts"]).timestamp()
+        phase = "startup"
+        for mark, name in marks:
+            if when >= mark:
+                phase = name
+        batches.append({"query": event["query"], "batch": event["batch"], "rows": event["input_rows"],
+                        "duration_ms": event["duration_ms"], "ts": event["ts"], "phase": phase})
+    return batches
 
 
 def _wait_visible(visibility: Visibility, ids: list[str], timeout: float, job: Any) -> int:

@@ -112,10 +112,12 @@ def run_job(spark: Any, emulator: Emulator, stream: str, expected: int, mem_dir:
     context = memory_source(mem_dir, settings.max_records_per_shard) if mem_dir else contextlib.nullcontext()
     try:
         with context:
+            cpu_before = emulator.cpu_seconds()
             started = time.monotonic()
             queries = start_queries(spark, settings)
             _await(queries, timeout)
             seconds = time.monotonic() - started
+            moto_cpu = emulator.cpu_seconds() - cpu_before
         batches = {q.name: len(q.recentProgress) for q in queries}
         progress = {q.name: _batch_summary(q) for q in queries}
         enriched = read_output(emulator.aws, bucket, "enriched_articles").num_rows
@@ -123,7 +125,7 @@ def run_job(spark: Any, emulator: Emulator, stream: str, expected: int, mem_dir:
             raise AssertionError(f"{'memory' if mem_dir else 'kinesis'}-fed job wrote {enriched} enriched rows, "
                                  f"expected {expected}")
         return {"seconds": seconds, "articles": expected, "articles_per_s": expected / seconds,
-                "micro_batches": batches, "batches": progress}
+                "micro_batches": batches, "batches": progress, "moto_cpu_seconds": moto_cpu}
     finally:
         shutil.rmtree(checkpoint, ignore_errors=True)
 
@@ -136,29 +138,33 @@ def run_source_noop(spark: Any, emulator: Emulator, stream: str, expected: int, 
         frame = spark.readStream.format("kinesis").option("streamName", stream) \
             .option("endpointUrl", emulator.endpoint).option("positionLog", f"{checkpoint}/positions") \
             .option("logLevel", "WARNING").options(**options).load()
+        cpu_before = emulator.cpu_seconds()
         started = time.monotonic()
         query = frame.writeStream.format("noop").option("checkpointLocation", f"{checkpoint}/spark") \
             .trigger(availableNow=True).start()
         _await([query], timeout)
         seconds = time.monotonic() - started
+        moto_cpu = emulator.cpu_seconds() - cpu_before
         rows = sum(p["numInputRows"] for p in query.recentProgress)
         if rows != expected:
             raise AssertionError(f"kinesis source read {rows} rows, expected {expected}")
         in_batches = sum(p["durationMs"].get("triggerExecution", 0) for p in query.recentProgress) / 1000
         return {"seconds": seconds, "records": rows, "records_per_s": rows / seconds,
                 "in_batch_seconds": in_batches, "micro_batches": len(query.recentProgress),
-                "batches": _batch_summary(query)}
+                "batches": _batch_summary(query), "moto_cpu_seconds": moto_cpu}
     finally:
         shutil.rmtree(checkpoint, ignore_errors=True)
 
 
 def run_boto3(emulator: Emulator, stream: str, expected: int) -> dict[str, Any]:
+    cpu_before = emulator.cpu_seconds()
     started = time.monotonic()
     count = read_stream_boto3(emulator.aws, stream, emulator.shard_ids(stream))
     seconds = time.monotonic() - started
+    moto_cpu = emulator.cpu_seconds() - cpu_before
     if count != expected:
         raise AssertionError(f"boto3 loop read {count} records, expected {expected}")
-    return {"seconds": seconds, "records": count, "records_per_s": count / seconds}
+    return {"seconds": seconds, "records": count, "records_per_s": count / seconds, "moto_cpu_seconds": moto_cpu}
 
 
 def prepared_stream(emulator: Emulator, shards: int, records: int, record_bytes: int,

@@ -49,6 +49,14 @@ def uncommitted_offset(spark_dir: Path) -> bool:
     return bool(offsets - commits) and max(offsets) > 1
 
 
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def written_events(log: Path) -> list[dict[str, Any]]:
     events = []
     for line in log.read_text(errors="replace").splitlines():
@@ -84,7 +92,8 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws:
         log = tmp_path / f"job-{len(logs)}.log"
         logs.append(log)
         job = subprocess.Popen([sys.executable, str(REPO / "jobs" / "process_articles.py")], env=env, cwd=REPO,
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+                               stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                               start_new_session=True)
         try:
             def reached() -> bool:
                 if job.poll() is not None:
@@ -92,8 +101,11 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws:
                 return condition()
             wait_until(reached, 240, what, interval=0.05)
         finally:
-            job.send_signal(signal.SIGKILL)
+            # The whole process group, as a pod kill does: the driver's JVM (a child) dies with it,
+            # so no orphaned JVM keeps running batches against the checkpoint of the next run.
+            os.killpg(job.pid, signal.SIGKILL)
             job.wait(30)
+            wait_until(lambda: not process_group_alive(job.pid), 30, "the killed job's processes to exit")
 
     # 1: mid-read: right after the source recorded a new end in the position log.
     before = files(positions, "*/*/*.json")

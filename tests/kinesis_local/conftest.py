@@ -84,7 +84,11 @@ def kinesis_local_endpoint(tmp_path_factory: pytest.TempPathFactory, moto_endpoi
         yield endpoint
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
         log.close()
 
 
