@@ -76,12 +76,18 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
                   shards=shard_lag(settings, progress, query.name))
 
 
-def stop_after_current_batch(query: Any, timeout_seconds: float = 30.0) -> None:
-    """Stop ``query`` between micro-batches when possible (the checkpoint makes any stop safe)."""
+def stop_between_batches(queries: list[Any], timeout_seconds: float = 30.0) -> None:
+    """Stop the queries between micro-batches when possible (the checkpoint makes any stop safe)."""
     deadline = time.monotonic() + timeout_seconds
-    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    query.stop()
+    pending = list(queries)
+    while pending and time.monotonic() < deadline:
+        for query in list(pending):
+            if not query.isActive or not query.status.get("isTriggerActive"):
+                query.stop()
+                pending.remove(query)
+        time.sleep(0.05)
+    for query in pending:
+        query.stop()
 
 
 def run(settings: JobSettings) -> int:
@@ -113,8 +119,7 @@ def run(settings: JobSettings) -> int:
         if all(not q.isActive for q in queries):
             break
     report_progress(settings, queries, seen)
-    for query in queries:
-        stop_after_current_batch(query)
+    stop_between_batches(queries)
     spark.stop()
     log_event(logger, "job_stopped", exit_code=exit_code)
     return exit_code

@@ -110,7 +110,7 @@ def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[st
         wait_until(caught_up, 240, "enriched articles and closed windows in S3", interval=1.0)
     finally:
         job.send_signal(signal.SIGTERM)
-        job.wait(60)
+        job.wait(120)
     assert job.returncode == 0, (tmp_path / "job.log").read_text()[-3000:]
 
     enriched = read_output(aws, names["bucket"], "enriched_articles").to_pylist()
