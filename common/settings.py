@@ -6,6 +6,7 @@ so a bad value fails fast with ``SettingError`` ("KINESIS_SHARD_COUNT must be an
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -99,8 +100,8 @@ class EnvReader:
 
     def aws(self) -> AwsSettings:
         region = self.string("AWS_REGION", self.string("AWS_DEFAULT_REGION", "us-east-1"))
-        if not _REGION_PATTERN.match(region):
-            raise SettingError(f"AWS_REGION must be an AWS region name like us-east-1, got {region!r}")
+        if not _REGION_PATTERN.match(region) or region not in known_regions():
+            raise SettingError(f"AWS_REGION must be a known AWS region like us-east-1 or eu-west-1, got {region!r}")
         endpoint = self.optional_string("AWS_ENDPOINT_URL")
         if endpoint is not None:
             parsed = urlparse(endpoint)
@@ -121,6 +122,16 @@ class EnvReader:
         if not _BUCKET_PATTERN.match(name):
             raise SettingError(f"S3_BUCKET_NAME must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -), got {name!r}")
         return name
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Regions where Kinesis exists, in every partition botocore knows (read offline from botocore's data)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return frozenset(region for partition in session.get_available_partitions()
+                     for region in session.get_available_regions("kinesis", partition_name=partition))
 
 
 def parse_duration_seconds(name: str, value: str) -> float:

@@ -23,6 +23,7 @@ def test_defaults_match_the_seed() -> None:
     ({"PUBLISH_RATE": "fast"}, "PUBLISH_RATE"),
     ({"PUBLISH_COUNT": "-1"}, "PUBLISH_COUNT"),
     ({"AWS_REGION": "moon-base-1x"}, "AWS_REGION"),
+    ({"AWS_REGION": "us-east-9"}, "AWS_REGION"),
     ({"AWS_ENDPOINT_URL": "localhost:4566"}, "AWS_ENDPOINT_URL"),
     ({"S3_BUCKET_NAME": "Bad_Bucket"}, "S3_BUCKET_NAME"),
     ({"KINESIS_STREAM_NAME": "has space"}, "KINESIS_STREAM_NAME"),
