@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLUSTER ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e inspect reconcile status reset bench lint
+.PHONY: help venv run test test-unit lint inspect reconcile status reset
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -23,11 +23,15 @@ venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencie
 run: $(STAMP) ## run the whole pipeline locally until Ctrl-C (CLUSTER=standalone: master + 2 workers)
 	CLUSTER=$(CLUSTER) $(BIN)/python -m ops.run
 
-test: $(STAMP) k8s-tools ## the whole test suite: unit, integration, e2e, chart, images
+test: $(STAMP) k8s-tools ## lint, then the whole test suite: unit, integration, e2e, chart, images
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## unit tests only (seconds)
 	$(BIN)/pytest -m unit
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
 
 inspect: $(STAMP) ## print the latest rows of each output as tables
 	$(BIN)/python -m ops.inspect

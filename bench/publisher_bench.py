@@ -101,5 +101,5 @@ def publisher_throughput(emulator: Emulator, *, records: int, single_records: in
             "put_record_per_s": rates["put_record"],
             "ratio_writer_vs_raw": rates["writer"] / rates["raw_put_records"], "target_ratio": 0.9,
             "batching_speedup": rates["writer"] / rates["put_record"],
-            "per_run_ratio_writer_vs_raw": [w / r for w, r in zip(measured["writer"], measured["raw_put_records"])],
+            "per_run_ratio_writer_vs_raw": [w / r for w, r in zip(measured["writer"], measured["raw_put_records"], strict=False)],
             "client_side_overhead": overhead, "all_runs": measured}

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from bench.env import (
@@ -61,9 +60,9 @@ def job_settings(emulator: Emulator, stream: str, bucket: str, checkpoint: str, 
 @contextlib.contextmanager
 def memory_source(mem_dir: str, limit: int) -> Iterator[None]:
     """Make ``jobs.pipeline`` read the ``benchmem`` source instead of Kinesis (everything else unchanged)."""
-    import jobs.pipeline as pipeline
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    import jobs.pipeline as pipeline
     from jobs.parsing import parse_batches, parsed_arrow_schema
 
     original = pipeline.parsed_stream

@@ -11,6 +11,7 @@ Fails if a dependency is not pinned with '==' (images must be reproducible).
 import argparse
 import re
 import sys
+
 import tomllib
 
 

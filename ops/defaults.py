@@ -28,3 +28,9 @@ def with_local_defaults(environ: Mapping[str, str], state_dir: str) -> dict[str,
 
 def state_dir() -> str:
     return os.path.abspath(os.environ.get("STATE_DIR", ".state"))
+
+
+def apply_local_defaults() -> dict[str, str]:
+    """Put the local defaults into this process's environment (boto3 and pyarrow read it) and return it."""
+    os.environ.update(with_local_defaults(os.environ, state_dir()))
+    return dict(os.environ)

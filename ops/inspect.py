@@ -7,7 +7,7 @@ import sys
 from tabulate import tabulate
 
 from common.settings import EnvReader, SettingError
-from ops.defaults import state_dir, with_local_defaults
+from ops.defaults import apply_local_defaults
 from ops.outputs import read_output
 
 _ROWS = int(os.environ.get("INSPECT_ROWS", "10"))
@@ -20,7 +20,7 @@ def show(title: str, table: object) -> None:
 
 def main() -> int:
     try:
-        env = EnvReader(with_local_defaults(os.environ, state_dir()))
+        env = EnvReader(apply_local_defaults())
         aws, bucket = env.aws(), env.bucket_name()
     except SettingError as error:
         print(f"inspect: invalid setting: {error}", file=sys.stderr)

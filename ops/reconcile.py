@@ -7,7 +7,6 @@ duplicates and exits 1 unless: enriched ids = distinct valid ids published, quar
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from tabulate import tabulate
 
 from common.settings import AwsSettings, EnvReader, SettingError
 from jobs.parsing import Article, parse_record
-from ops.defaults import state_dir, with_local_defaults
+from ops.defaults import apply_local_defaults
 from ops.outputs import read_output, stream_records
 
 
@@ -67,7 +66,7 @@ def reconcile(aws: AwsSettings, stream_name: str, bucket: str) -> Reconciliation
 
 def main() -> int:
     try:
-        env = EnvReader(with_local_defaults(os.environ, state_dir()))
+        env = EnvReader(apply_local_defaults())
         aws, stream, bucket = env.aws(), env.stream_name(), env.bucket_name()
     except SettingError as error:
         print(f"reconcile: invalid setting: {error}", file=sys.stderr)

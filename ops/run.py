@@ -21,9 +21,10 @@ from urllib.parse import urlparse
 
 from common.settings import EnvReader, SettingError
 from jobs.settings import JobSettings
-from ops.defaults import state_dir as default_state_dir, with_local_defaults
-from ops.standalone import start_cluster, submit_command
+from ops.defaults import state_dir as default_state_dir
+from ops.defaults import with_local_defaults
 from ops.processes import Child, port_open, start, stop_all, wait_for_http
+from ops.standalone import start_cluster, submit_command
 from publisher.settings import PublisherSettings
 
 _PROGRESS_EVENTS = {"job_started", "batch_completed", "articles_batch_written", "query_failed", "job_stopped",

@@ -14,7 +14,7 @@ from common.aws import client
 from common.settings import SettingError
 from jobs.kinesis.position_log import open_position_log
 from jobs.settings import JobSettings
-from ops.defaults import state_dir, with_local_defaults
+from ops.defaults import apply_local_defaults
 from publisher.settings import PublisherSettings
 
 QUERIES = ("articles", "author_stats")
@@ -94,7 +94,7 @@ def stream_rows(settings: JobSettings) -> list[list[Any]]:
 
 
 def main() -> int:
-    env = with_local_defaults(os.environ, state_dir())
+    env = apply_local_defaults()
     try:
         settings = JobSettings.from_env(env)
         publisher = PublisherSettings.from_env(env)

@@ -93,7 +93,7 @@ class KinesisWriter:
             if self.on_call:
                 self.on_call(time.monotonic() - started, 0, len(batch))
             return batch
-        failed = [record for record, result in zip(batch, response["Records"]) if "ErrorCode" in result]
+        failed = [record for record, result in zip(batch, response["Records"], strict=True) if "ErrorCode" in result]
         throttled = sum(1 for result in response["Records"] if result.get("ErrorCode") in THROTTLE_CODES)
         with self._lock:
             self.stats.published += len(batch) - len(failed)

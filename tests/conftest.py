@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pipeline_testing import start_moto
 
 from common.aws import client
 from common.settings import AwsSettings
-from pipeline_testing import start_moto
 
 
 @pytest.fixture(scope="session")

@@ -106,7 +106,8 @@ def call_with_retries(
     ``KinesisSourceError`` at once with a message saying what to do; other client errors
     (``ExpiredIteratorException`` among them) are re-raised unchanged for the caller.
     """
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     rng = rng or random.Random()
     started = clock()

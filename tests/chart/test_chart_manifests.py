@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
-
-from chart_helpers import (CHART, CI_VALUES, NAMESPACE, RELEASE, ROOT, Manifest, by_kind, env_map, images,
-                           is_aws_values, one, pods, values_of)
+from chart_helpers import (
+    CHART,
+    CI_VALUES,
+    NAMESPACE,
+    RELEASE,
+    ROOT,
+    Manifest,
+    by_kind,
+    env_map,
+    images,
+    is_aws_values,
+    one,
+    pods,
+    values_of,
+)
 
 pytestmark = pytest.mark.chart
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import copy
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-
 from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, SUBCHARTS, Manifest, is_aws_values
 
 pytestmark = pytest.mark.chart

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -21,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pipeline_testing import REPO, create_stream, wait_until
 
 from common.settings import AwsSettings
 from jobs.kinesis.positions import ShardEnd
 from ops.outputs import read_output
-from pipeline_testing import REPO, create_stream, wait_until
 from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e

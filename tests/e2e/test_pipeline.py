@@ -21,9 +21,9 @@ from typing import Any
 from urllib.request import Request, urlopen
 
 import pytest
+from pipeline_testing import REPO, wait_until
 
 from common.settings import AwsSettings
-from pipeline_testing import REPO, wait_until
 from jobs.parsing import Article, parse_record
 from ops.outputs import read_output, stream_records
 from ops.processes import free_port, wait_for_http

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pipeline_testing import REPO, wait_until
 
 from common.settings import AwsSettings
 from ops.outputs import read_output
 from ops.processes import free_port
-from pipeline_testing import REPO, wait_until
 
 pytestmark = pytest.mark.e2e
 

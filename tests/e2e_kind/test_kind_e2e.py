@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -173,7 +173,7 @@ def _http_get_via_port_forward(api: Any, pod: str, port: int, path: str) -> int:
                 break
             data += chunk
         return int(data.split(b" ", 2)[1])
-    except (OSError, socket.timeout, IndexError, ValueError):
+    except (TimeoutError, OSError, IndexError, ValueError):
         return 0
     finally:
         pf.close()

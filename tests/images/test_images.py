@@ -17,7 +17,6 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-
 from image_support import PUBLISHER, REPO, SPARK_JOB, Engine
 
 pytestmark = pytest.mark.images

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pipeline_testing import create_stream
+
 from jobs.kinesis.position_log import LocalPositionLog, S3PositionLog
 from jobs.kinesis.positions import ShardEnd, position_after
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pipeline_testing import REPO, start_moto, wait_until
 
 from common.aws import client
 from common.settings import AwsSettings
 from ops.outputs import stream_records
 from ops.processes import free_port
-from pipeline_testing import REPO, start_moto, wait_until
 from publisher.app import create_app
 from publisher.kinesis_writer import KinesisWriter, Record
 from publisher.settings import PublisherSettings

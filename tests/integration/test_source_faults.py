@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
-
-from jobs.kinesis.positions import ShardEnd
 from pipeline_testing import create_stream
 from test_kinesis_source import drain, put
+
+from jobs.kinesis.positions import ShardEnd
 
 pytestmark = pytest.mark.integration
 

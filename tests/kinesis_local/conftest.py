@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pipeline_testing import REPO, wait_until
 
 from common.aws import client
 from common.settings import AwsSettings
 from ops.processes import free_port
-from pipeline_testing import REPO, wait_until
 
 PACKAGE = REPO / ".tools" / "kinesis-local" / "node_modules" / "kinesis-local"
 HERE = Path(__file__).parent

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pipeline_testing import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,7 +30,7 @@ def wait_active(kinesis: Any, name: str) -> None:
 
 def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
     payloads = [json.dumps({"key": KEYS[n % len(KEYS)], "n": n}) for n in numbers]
-    records = [{"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads)]
+    records = [{"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads, strict=False)]
     for begin in range(0, len(records), 100):
         assert kinesis.put_records(StreamName=stream, Records=records[begin:begin + 100])["FailedRecordCount"] == 0
     return payloads
@@ -79,7 +78,7 @@ def adjacent_open_pair(kinesis: Any, stream: str) -> tuple[str, str]:
     shards = [s for s in kinesis.list_shards(StreamName=stream)["Shards"]
               if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
     shards.sort(key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]))
-    for left, right in zip(shards, shards[1:]):
+    for left, right in zip(shards, shards[1:], strict=False):
         if int(left["HashKeyRange"]["EndingHashKey"]) + 1 == int(right["HashKeyRange"]["StartingHashKey"]):
             return left["ShardId"], right["ShardId"]
     raise AssertionError("no adjacent open shards")
