@@ -241,18 +241,12 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 
     def __init__(self, options: SourceOptions) -> None:
         self.options = options
-        self._client: Any = None
         self._available_now = False
         self._first_start_batch: int | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_client": None}
-
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = kinesis_client(self.options.aws)
-        return self._client
+        return kinesis_client(self.options.aws)
 
     def initialOffset(self) -> Offset:
         initial = initial_position(self.options.starting_position)
