@@ -38,8 +38,10 @@ def test_faults_are_retried_and_every_record_read_once(spark: Any, moto_endpoint
                                                         names: dict, tmp_path: Path) -> None:
     create_stream(kinesis, names["stream"], 2)
     expected = put(kinesis, names["stream"], 120)
-    faults = "throttle=0.3,server_error=0.1,expire_iterator=0.1,connection_error=0.05,seed=7"
-    rows = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="20", faultInjection=faults,
+    # Fault draws are seeded per (checkpoint run, batch, shard), and the run id is random, so the
+    # rates are high enough that ~14 shard-batches of several calls each all but surely see each kind.
+    faults = "throttle=0.3,server_error=0.1,expire_iterator=0.3,connection_error=0.05,seed=7"
+    rows = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="10", faultInjection=faults,
                  retryDeadlineSeconds="60")
     assert sorted(bytes(row["data"]).decode() for row in rows) == sorted(expected)
     entries = log_entries(tmp_path)
