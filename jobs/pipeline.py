@@ -34,10 +34,10 @@ WINDOW_SLIDE = "1 minute"
 ENRICHED_COLUMNS = ["article_id", "author", "title", "category", "published_at", "word_count",
                     "shard_id", "sequence_number", "arrival_time", "processed_at", "date"]
 logger = logging.getLogger("jobs.pipeline")
-# The two queries' foreachBatch writes run one at a time. Concurrent Python data source writes
-# in one SparkContext intermittently failed task deserialization (java.io.OptionalDataException
-# in HashMap.readObject) in the crash tests; serializing them costs little (the stateful parts
-# of the queries still run concurrently) and removed the failure.
+# The two queries' sink writes run one at a time. Concurrent Python data source writes in one
+# SparkContext intermittently failed task deserialization (java.io.OptionalDataException in
+# HashMap.readObject) in the crash tests. Each batch is computed (read, parse, state) and
+# cached before the lock is taken, so only the short writes wait for each other.
 _SINK_LOCK = threading.Lock()
 QUARANTINE_COLUMNS = ["raw_payload", "payload_encoding", "error_reason", "error_detail", "shard_id",
                       "sequence_number", "sub_sequence_number", "arrival_time", "processed_at", "date"]
@@ -55,10 +55,10 @@ def parsed_stream(spark: SparkSession, settings: JobSettings, query_name: str) -
 
 
 def _write(batch: DataFrame, settings: JobSettings, prefix: str, batch_id: int, partition_column: str | None) -> None:
-    # One object per (batch, date), or per batch when unpartitioned: no small-file explosion.
-    batch = batch.repartition(partition_column) if partition_column else batch.coalesce(1)
-    batch.write.format("s3parquet").options(**settings.sink_options(prefix, batch_id, partition_column)) \
-        .mode("append").save()
+    # One task per batch (the rows are cached, so no shuffle): one object per (batch, date), or
+    # per batch when unpartitioned, since the writer splits a task's rows by date itself.
+    batch.coalesce(1).write.format("s3parquet") \
+        .options(**settings.sink_options(prefix, batch_id, partition_column)).mode("append").save()
 
 
 def articles_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
@@ -81,23 +81,29 @@ def articles_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
 
 def write_articles_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
     def write(batch: DataFrame, batch_id: int) -> None:
-        with _SINK_LOCK:
-            _write_articles(batch, batch_id, settings)
+        _write_articles(batch, batch_id, settings)
     return write
 
 
 def _write_articles(batch: DataFrame, batch_id: int, settings: JobSettings) -> None:
-    """Valid rows to enriched_articles/, rejected rows to quarantine/, one log line with both counts."""
+    """Valid rows to enriched_articles/, rejected rows to quarantine/, one log line with both counts.
+
+    Counting first computes and caches the batch outside ``_SINK_LOCK``; an output with no rows
+    in this batch gets no object and no manifest (an idle stream writes nothing).
+    """
     stamped = batch.withColumn("processed_at", F.current_timestamp()).persist()
     try:
+        counts = {row["rejected"]: row["count"] for row in
+                  stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
         enriched = stamped.where(F.col("error_reason").isNull()) \
             .withColumn("date", F.date_format("published_at", "yyyy-MM-dd")).select(*ENRICHED_COLUMNS)
         rejected = stamped.where(F.col("error_reason").isNotNull()) \
             .withColumn("date", F.date_format("arrival_time", "yyyy-MM-dd")).select(*QUARANTINE_COLUMNS)
-        _write(enriched, settings, ENRICHED_PREFIX, batch_id, "date")
-        _write(rejected, settings, QUARANTINE_PREFIX, batch_id, "date")
-        counts = {row["rejected"]: row["count"] for row in
-                  stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
+        with _SINK_LOCK:
+            if counts.get(False):
+                _write(enriched, settings, ENRICHED_PREFIX, batch_id, "date")
+            if counts.get(True):
+                _write(rejected, settings, QUARANTINE_PREFIX, batch_id, "date")
         log_event(logger, "articles_batch_written", batch=batch_id, enriched=counts.get(False, 0),
                   quarantined=counts.get(True, 0))
     finally:
@@ -117,8 +123,14 @@ def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
 
 def write_author_stats_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
     def write(batch: DataFrame, batch_id: int) -> None:
-        with _SINK_LOCK:
-            _write(batch, settings, AUTHOR_STATS_PREFIX, batch_id, None)
+        # Most batches close no window: count (computing the state outside the lock) before writing.
+        windows = batch.persist()
+        try:
+            if windows.count():
+                with _SINK_LOCK:
+                    _write(windows, settings, AUTHOR_STATS_PREFIX, batch_id, None)
+        finally:
+            windows.unpersist()
     return write
 
 

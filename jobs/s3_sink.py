@@ -5,7 +5,7 @@ Used from ``foreachBatch`` as ``df.write.format("s3parquet").option("path", "s3:
 
 - Object names are deterministic: ``<prefix>/date=YYYY-MM-DD/part-<batch>-<partition>.parquet``,
   so a replayed batch overwrites its own objects and never adds rows. Each task writes all its
-  rows of one date into one object (callers repartition by date first), in row groups of
+  rows of one date into one object (callers coalesce a batch into one task), in row groups of
   ``rowGroupRows`` rows.
 - S3 makes an object visible only once its upload completes, so no reader sees a partial file;
   ``abort`` deletes every object of the failed batch, reported by a task or not.
