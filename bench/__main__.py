@@ -42,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--latency-rates", default="100,1000,max")
     parser.add_argument("--latency-seconds", type=float, default=15)
     parser.add_argument("--trigger", default="0 seconds", help="TRIGGER_INTERVAL of the job in the latency run")
+    parser.add_argument("--author-stats-trigger", default="10 seconds",
+                        help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)")
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the harness, not speed")
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             log("3+6. end-to-end latency per publish rate, and the job's memory")
             result = end_to_end(emulator, work_dir, rates=[r.strip() for r in args.latency_rates.split(",")],
                                 seconds=args.latency_seconds, record_bytes=args.record_bytes, shards=args.shards,
-                                trigger=args.trigger, poll=args.poll,
+                                trigger=args.trigger, author_stats_trigger=args.author_stats_trigger, poll=args.poll,
                                 drain_timeout=max(60.0, 6 * args.latency_seconds),
                                 shuffle_partitions=args.shuffle_partitions)
             memory = result.pop("memory")

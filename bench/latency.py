@@ -180,19 +180,21 @@ class Publisher:
 
 
 def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds: float, record_bytes: int,
-               shards: int, trigger: str, poll: float, drain_timeout: float, max_rate_seconds: float = 5.0,
-               shuffle_partitions: int = 4) -> dict[str, Any]:
+               shards: int, trigger: str, author_stats_trigger: str, poll: float, drain_timeout: float,
+               max_rate_seconds: float = 5.0, shuffle_partitions: int = 4) -> dict[str, Any]:
     """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run."""
     stream = emulator.create_stream(shards, "latency")
     bucket = emulator.create_bucket("latency")
     checkpoint = tempfile.mkdtemp(prefix="bench-latency-", dir=work_dir)
     env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "KINESIS_STREAM_NAME": stream,
            "S3_BUCKET_NAME": bucket, "CHECKPOINT_LOCATION": checkpoint, "TRIGGER_INTERVAL": trigger,
+           "AUTHOR_STATS_TRIGGER_INTERVAL": author_stats_trigger,
            "SPARK_MASTER_URL": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
            "SHUFFLE_PARTITIONS": str(shuffle_partitions), "LOG_LEVEL": "INFO"}
     job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
-    log(f"job started (pid {job.process.pid}, trigger {trigger!r}); log {job.log_path}")
+    log(f"job started (pid {job.process.pid}, trigger {trigger!r}, author_stats {author_stats_trigger!r}); "
+        f"log {job.log_path}")
     sampler = MemorySampler(job.process.pid)
     sampler.start()
     visibility = Visibility(emulator, bucket, poll)
@@ -246,8 +248,10 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
                      and b["query"] == "articles" and b.get("duration_ms")]
         phase["articles_batches"] = len(durations)
         phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
-    return {"record_bytes": record_bytes, "shards": shards, "trigger": trigger, "poll_seconds": poll,
-            "shuffle_partitions": shuffle_partitions, "phases": phases, "job_batches": batches, "memory": memory, "unsent": publisher.unsent, "poll_errors": visibility.errors,
+    return {"record_bytes": record_bytes, "shards": shards, "trigger": trigger,
+            "author_stats_trigger": author_stats_trigger, "poll_seconds": poll,
+            "shuffle_partitions": shuffle_partitions, "phases": phases, "job_batches": batches, "memory": memory,
+            "unsent": publisher.unsent, "poll_errors": visibility.errors,
             "job_log": job.log_path}
 
 

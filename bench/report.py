@@ -96,7 +96,8 @@ def rows(results: Path) -> list[list[str]]:
                           f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s",
                           f"{phase['articles']:,} articles", "",
                           "p50 <= 2 s, p99 <= 5 s" if target else "", met,
-                          _setup(doc, {**r, "runs": None}) + f", trigger {r['trigger']!r}, 1 run of "
+                          _setup(doc, {**r, "runs": None}) + f", trigger {r['trigger']!r} (author_stats "
+                          f"{r.get('author_stats_trigger', r['trigger'])!r}), 1 run of "
                           f"{phase['seconds']:g} s, poll {r['poll_seconds']:g} s"])
     if doc := _load(results, "scaling"):
         r = doc["result"]

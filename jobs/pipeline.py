@@ -138,16 +138,17 @@ def start_queries(spark: SparkSession, settings: JobSettings) -> list[StreamingQ
     """Start both queries with their own checkpoints under ``CHECKPOINT_LOCATION``."""
     register_data_sources(spark)
     plans = [
-        ("articles", articles_query(spark, settings), write_articles_batch(settings)),
-        ("author_stats", author_stats_query(spark, settings), write_author_stats_batch(settings)),
+        ("articles", articles_query(spark, settings), write_articles_batch(settings), settings.trigger_interval),
+        ("author_stats", author_stats_query(spark, settings), write_author_stats_batch(settings),
+         settings.author_stats_trigger_interval),
     ]
     queries = []
-    for name, frame, writer in plans:
+    for name, frame, writer, trigger in plans:
         stream = frame.writeStream.queryName(name).outputMode("append").foreachBatch(writer) \
             .option("checkpointLocation", f"{settings.checkpoint_location.rstrip('/')}/{name}")
-        if settings.trigger_interval == AVAILABLE_NOW:
+        if trigger == AVAILABLE_NOW:
             stream = stream.trigger(availableNow=True)
         else:
-            stream = stream.trigger(processingTime=settings.trigger_interval)
+            stream = stream.trigger(processingTime=trigger)
         queries.append(stream.start())
     return queries

@@ -19,6 +19,26 @@ def checkpoint_location(env: EnvReader) -> str:
     return os.path.abspath(location.removeprefix("file://"))
 
 
+def author_stats_trigger_interval(env: EnvReader, trigger: str) -> str:
+    """``AUTHOR_STATS_TRIGGER_INTERVAL``: how often the windowed averages run (default: ``TRIGGER_INTERVAL``).
+
+    Windows slide once a minute, so the aggregate gains little from running as often as the
+    per-article output; a longer interval leaves the cores to ``enriched_articles/``.
+    """
+    value = env.optional_string("AUTHOR_STATS_TRIGGER_INTERVAL")
+    if trigger.lower() == AVAILABLE_NOW:
+        if value is not None and value.lower() != AVAILABLE_NOW:
+            raise SettingError(f"AUTHOR_STATS_TRIGGER_INTERVAL must be unset when TRIGGER_INTERVAL is available-now "
+                               f"(both queries drain the stream and stop), got {value!r}")
+        return AVAILABLE_NOW
+    if value is None:
+        return trigger
+    if value.lower() == AVAILABLE_NOW:
+        raise SettingError("AUTHOR_STATS_TRIGGER_INTERVAL can be available-now only when TRIGGER_INTERVAL is too")
+    env.duration_seconds("AUTHOR_STATS_TRIGGER_INTERVAL", value)  # validates
+    return value
+
+
 @dataclass(frozen=True)
 class JobSettings:
     aws: AwsSettings
@@ -31,6 +51,7 @@ class JobSettings:
     watermark_delay_seconds: float
     dedup_window_seconds: float
     trigger_interval: str  # a Spark duration like "5 seconds", or "available-now"
+    author_stats_trigger_interval: str  # the author_stats query's trigger (same forms)
     max_records_per_shard: int
     shuffle_partitions: int
     row_group_rows: int
@@ -77,6 +98,7 @@ class JobSettings:
         trigger = env.string("TRIGGER_INTERVAL", "5 seconds")
         if trigger.lower() != AVAILABLE_NOW:
             env.duration_seconds("TRIGGER_INTERVAL", trigger)  # validates
+        author_stats_trigger = author_stats_trigger_interval(env, trigger)
         starting = env.string("STARTING_POSITION", "TRIM_HORIZON")
         from jobs.kinesis.source import initial_position
 
@@ -95,6 +117,7 @@ class JobSettings:
             watermark_delay_seconds=env.duration_seconds("WATERMARK_DELAY", "2 minutes"),
             dedup_window_seconds=env.duration_seconds("DEDUP_WINDOW", "10 minutes"),
             trigger_interval=AVAILABLE_NOW if trigger.lower() == AVAILABLE_NOW else trigger,
+            author_stats_trigger_interval=author_stats_trigger,
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
             row_group_rows=env.integer("PARQUET_ROW_GROUP_ROWS", 65_536, minimum=1),

@@ -153,6 +153,13 @@ def test_spark_ui_service_selects_driver(manifests: list[Manifest]) -> None:
     assert svc["spec"]["ports"][0]["targetPort"] == 4040
 
 
+def test_author_stats_trigger_only_when_set(render: Render) -> None:
+    default = env_map(sparkapp(render())["spec"]["driver"]["env"])
+    assert "AUTHOR_STATS_TRIGGER_INTERVAL" not in default  # the job falls back to TRIGGER_INTERVAL
+    spec = sparkapp(render(sets=("spark-job.job.authorStatsTriggerInterval=30 seconds",)))["spec"]
+    assert env_map(spec["driver"]["env"])["AUTHOR_STATS_TRIGGER_INTERVAL"] == "30 seconds"
+
+
 def test_spark_metrics_switch(render: Render) -> None:
     on = sparkapp(render())["spec"]
     assert on["sparkConf"]["spark.ui.prometheus.enabled"] == "true"

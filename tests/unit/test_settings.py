@@ -38,6 +38,10 @@ def test_bad_publisher_settings_name_the_setting(env: dict, named: str) -> None:
 @pytest.mark.parametrize(("env", "named"), [
     ({"WATERMARK_DELAY": "two minutes"}, "WATERMARK_DELAY"),
     ({"TRIGGER_INTERVAL": "often"}, "TRIGGER_INTERVAL"),
+    ({"AUTHOR_STATS_TRIGGER_INTERVAL": "hourly"}, "AUTHOR_STATS_TRIGGER_INTERVAL"),
+    ({"AUTHOR_STATS_TRIGGER_INTERVAL": "available-now"}, "AUTHOR_STATS_TRIGGER_INTERVAL"),
+    ({"TRIGGER_INTERVAL": "available-now", "AUTHOR_STATS_TRIGGER_INTERVAL": "1 minute"},
+     "AUTHOR_STATS_TRIGGER_INTERVAL"),
     ({"STARTING_POSITION": "YESTERDAY"}, "STARTING_POSITION"),
     ({"STARTING_POSITION": "AT_TIMESTAMP:not-a-time"}, "STARTING_POSITION"),
     ({"MAX_RECORDS_PER_SHARD": "0"}, "MAX_RECORDS_PER_SHARD"),
@@ -52,6 +56,10 @@ def test_durations_and_trigger_modes() -> None:
     assert parse_duration_seconds("X", "2 minutes") == 120
     assert parse_duration_seconds("X", "500ms") == 0.5
     assert JobSettings.from_env({"TRIGGER_INTERVAL": "available-now"}).trigger_interval == AVAILABLE_NOW
+    assert JobSettings.from_env({"TRIGGER_INTERVAL": "available-now"}).author_stats_trigger_interval == AVAILABLE_NOW
+    assert JobSettings.from_env({"TRIGGER_INTERVAL": "2 seconds"}).author_stats_trigger_interval == "2 seconds"
+    assert JobSettings.from_env({"AUTHOR_STATS_TRIGGER_INTERVAL": "30 seconds"}).author_stats_trigger_interval \
+        == "30 seconds"
     assert JobSettings.from_env({"STARTING_POSITION": "latest"}).starting_position == "latest"
 
 

@@ -76,6 +76,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.job.watermarkDelay | quote }}
 - name: TRIGGER_INTERVAL
   value: {{ .Values.job.triggerInterval | quote }}
+{{- with .Values.job.authorStatsTriggerInterval }}
+- name: AUTHOR_STATS_TRIGGER_INTERVAL
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ .Values.global.logLevel | quote }}
 {{- with .Values.extraEnv }}
