@@ -140,4 +140,5 @@ def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[st
     assert all(row["window_end"] - row["window_start"] == timedelta(minutes=5) for row in stats)
 
     result = reconcile(aws, names["stream"], names["bucket"])
+    print(f"e2e reconcile: {result}")  # quoted in the closing note (pytest -s)
     assert result.balanced and result.duplicates == 0 and result.republished_duplicates == 1
