@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,21 @@ def follow_job(child: Child) -> None:
                     print(summary, flush=True)
 
 
+def discard_stale_checkpoints(checkpoint_location: str, state_dir: str) -> bool:
+    """Remove the checkpoints of an earlier run when this run starts a new, empty moto_server.
+
+    moto keeps nothing between runs, so those checkpoints point into a stream that no longer
+    exists (the job would refuse them: the stream was recreated). Only a location under the
+    state directory is removed; any other is left for the user to decide.
+    """
+    location = os.path.abspath(checkpoint_location)
+    inside_state = os.path.commonpath([location, os.path.abspath(state_dir)]) == os.path.abspath(state_dir)
+    if not inside_state or not os.path.isdir(location) or not os.listdir(location):
+        return False
+    shutil.rmtree(location)
+    return True
+
+
 def banner(env: dict[str, str], state_dir: str, bucket: str, emulator_started: bool) -> str:
     endpoint = env["AWS_ENDPOINT_URL"]
     return "\n".join([
@@ -125,6 +141,9 @@ def main() -> int:
                                            "-H", "127.0.0.1", "-p", str(endpoint.port or 80)], env, log_dir))
             wait_for_http(f"{env['AWS_ENDPOINT_URL']}/moto-api/", 30, children[-1])
             emulator_started = True
+            if discard_stale_checkpoints(job_settings.checkpoint_location, state_dir):
+                print(f"moto_server started empty: removed the previous run's checkpoints "
+                      f"({job_settings.checkpoint_location}), which belong to a stream that is gone", flush=True)
         print(banner(env, state_dir, job_settings.bucket_name, emulator_started), flush=True)
         children.append(start("publisher", [sys.executable, "-m", "publisher"], env, log_dir))
         wait_for_http(f"http://{publisher_settings.bind}/health/live", 60, children[-1])

@@ -119,9 +119,14 @@ def is_consumed(position: Position, sequence: str, sub: int | None) -> bool:
     return False
 
 
-def new_offset(initial: Position, limit: int) -> Offset:
-    """The offset a new checkpoint starts from: no shard planned yet, a fresh run id."""
-    return {"run": uuid.uuid4().hex, "batch": 0, "limit": limit, "initial": initial, "done": [], "shards": {}}
+def new_offset(initial: Position, limit: int, stream_created: float | None = None) -> Offset:
+    """The offset a new checkpoint starts from: no shard planned yet, a fresh run id.
+
+    ``stream_created`` (the stream's creation time, epoch seconds) identifies the stream the
+    checkpoint belongs to: a stream deleted and recreated under the same name is another one.
+    """
+    return {"run": uuid.uuid4().hex, "batch": 0, "limit": limit, "initial": initial, "done": [], "shards": {},
+            "stream_created": stream_created}
 
 
 def plan_next_offset(
@@ -161,6 +166,7 @@ def plan_next_offset(
         "batch": start["batch"] + 1,
         "limit": limit,
         "initial": start["initial"],
+        "stream_created": start.get("stream_created"),
         # Finished shards are remembered only while Kinesis still lists them (retention period).
         "done": sorted(done & listed_ids),
         "shards": dict(sorted(shards.items())),

@@ -27,7 +27,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
@@ -49,7 +49,7 @@ from jobs.kinesis.positions import (
     per_shard_limit,
     plan_next_offset,
 )
-from jobs.kinesis.shard_reader import KinesisRecord, ReadLimits, ShardReader, call_with_retries
+from jobs.kinesis.shard_reader import KinesisRecord, KinesisSourceError, ReadLimits, ShardReader, call_with_retries
 
 logger = logging.getLogger("jobs.kinesis")
 
@@ -182,6 +182,29 @@ def list_shards(client: Any, stream_name: str, retry_deadline_seconds: float) ->
         request = {"NextToken": token}
 
 
+def stream_creation_time(client: Any, stream_name: str, retry_deadline_seconds: float) -> float:
+    """When the stream was created (epoch seconds): what tells a recreated stream from the original."""
+    response = call_with_retries(lambda: client.describe_stream_summary(StreamName=stream_name),
+                                 what=f"DescribeStreamSummary {stream_name}", deadline_seconds=retry_deadline_seconds)
+    return response["StreamDescriptionSummary"]["StreamCreationTimestamp"].timestamp()
+
+
+def check_same_stream(offset: Offset, stream_name: str, created: float, checkpoint_hint: str) -> None:
+    """Fail when the checkpoint was made for an earlier stream of the same name (deleted and recreated).
+
+    Its positions mean nothing in the new stream: resuming would silently skip or misread records.
+    Offsets written before the creation time was recorded carry none and are not checked.
+    """
+    recorded = offset.get("stream_created")
+    if recorded is not None and abs(recorded - created) > 0.001:
+        raise KinesisSourceError(
+            f"stream {stream_name!r} was created at {datetime.fromtimestamp(created, timezone.utc).isoformat()}, "
+            f"but this checkpoint was made for a stream of that name created at "
+            f"{datetime.fromtimestamp(recorded, timezone.utc).isoformat()}: the stream was deleted and recreated, "
+            f"so the checkpoint's positions do not apply. Start from a new checkpoint: delete {checkpoint_hint} "
+            "(make reset locally) or point CHECKPOINT_LOCATION elsewhere.")
+
+
 @functools.lru_cache(maxsize=8)
 def kinesis_client(aws: AwsSettings) -> Any:
     """A Kinesis client whose retries are left to ``call_with_retries``.
@@ -243,17 +266,22 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.options = options
         self._available_now = False
         self._first_start_batch: int | None = None
+        self._stream_checked = False
 
     @property
     def client(self) -> Any:
         return kinesis_client(self.options.aws)
 
+    def _stream_created(self) -> float:
+        return stream_creation_time(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
+
     def initialOffset(self) -> Offset:
         initial = initial_position(self.options.starting_position)
+        created = self._stream_created()
         if "type" in initial:
-            return new_offset(initial, self.options.max_records_per_shard)
+            return new_offset(initial, self.options.max_records_per_shard, created)
         # Per-shard sequence numbers: those shards start there, any other shard from TRIM_HORIZON.
-        offset = new_offset(dict(TRIM_HORIZON), self.options.max_records_per_shard)
+        offset = new_offset(dict(TRIM_HORIZON), self.options.max_records_per_shard, created)
         offset["shards"] = dict(sorted(initial.items()))
         return offset
 
@@ -276,6 +304,10 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return ends
 
     def latestOffset(self, start: Offset, limit: ReadLimit) -> Offset:
+        if not self._stream_checked:  # once per query start: a restart may find the stream recreated
+            check_same_stream(start, self.options.stream_name, self._stream_created(),
+                              os.path.dirname(self.options.position_log.rstrip("/")) or self.options.position_log)
+            self._stream_checked = True
         ends = self._ends(start)
         listed = list_shards(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import create_stream
+from pipeline_testing import create_stream, wait_until
 
 from jobs.kinesis.position_log import LocalPositionLog, S3PositionLog
 from jobs.kinesis.positions import ShardEnd, position_after
@@ -102,6 +102,23 @@ def test_deleting_the_position_log_fails_with_what_to_do(spark: Any, moto_endpoi
     query = frame.writeStream.format("noop").option("checkpointLocation", str(tmp_path / "spark")) \
         .trigger(availableNow=True).start()
     with pytest.raises(Exception, match=r"(?s)position log.*make reset"):
+        query.awaitTermination(120)
+
+
+def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
+                                                  names: dict, tmp_path: Path) -> None:
+    create_stream(kinesis, names["stream"], 1)
+    put(kinesis, names["stream"], 5)
+    drain(spark, moto_endpoint, names["stream"], tmp_path)
+    kinesis.delete_stream(StreamName=names["stream"])
+    wait_until(lambda: names["stream"] not in kinesis.list_streams()["StreamNames"], 30, "stream deleted")
+    create_stream(kinesis, names["stream"], 1)
+    put(kinesis, names["stream"], 3)  # new sequence numbers a stale checkpoint would misread
+    frame = spark.readStream.format("kinesis").option("streamName", names["stream"]) \
+        .option("endpointUrl", moto_endpoint).option("positionLog", str(tmp_path / "positions")).load()
+    query = frame.writeStream.format("noop").option("checkpointLocation", str(tmp_path / "spark")) \
+        .trigger(availableNow=True).start()
+    with pytest.raises(Exception, match=r"(?s)deleted and recreated.*make reset"):
         query.awaitTermination(120)
 
 
