@@ -12,12 +12,19 @@ logger = logging.getLogger("publisher.resources")
 
 
 def ensure_stream(kinesis: Any, stream_name: str, shard_count: int, timeout_seconds: float) -> None:
-    """Create ``stream_name`` if missing and wait until it is ACTIVE."""
+    """Create ``stream_name`` if missing and wait until it is ACTIVE.
+
+    An existing stream is only described, so a publisher role without ``kinesis:CreateStream``
+    works against a stream made beforehand (e.g. by Terraform).
+    """
     try:
-        kinesis.create_stream(StreamName=stream_name, ShardCount=shard_count)
-        log_event(logger, "stream_created", stream=stream_name, shards=shard_count)
-    except kinesis.exceptions.ResourceInUseException:
-        pass
+        kinesis.describe_stream_summary(StreamName=stream_name)
+    except kinesis.exceptions.ResourceNotFoundException:
+        try:
+            kinesis.create_stream(StreamName=stream_name, ShardCount=shard_count)
+            log_event(logger, "stream_created", stream=stream_name, shards=shard_count)
+        except kinesis.exceptions.ResourceInUseException:
+            pass  # created meanwhile by another replica
     deadline = time.monotonic() + timeout_seconds
     while True:
         status = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]["StreamStatus"]
