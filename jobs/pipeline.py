@@ -11,6 +11,7 @@ log), so each trigger costs two GetRecords calls per shard; Kinesis allows five 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -34,11 +35,13 @@ WINDOW_SLIDE = "1 minute"
 ENRICHED_COLUMNS = ["article_id", "author", "title", "category", "published_at", "word_count",
                     "shard_id", "sequence_number", "arrival_time", "processed_at", "date"]
 logger = logging.getLogger("jobs.pipeline")
-# The two queries' sink writes run one at a time. Concurrent Python data source writes in one
-# SparkContext intermittently failed task deserialization (java.io.OptionalDataException in
-# HashMap.readObject) in the crash tests. Each batch is computed (read, parse, state) and
-# cached before the lock is taken, so only the short writes wait for each other.
-_SINK_LOCK = threading.Lock()
+# The two queries' micro-batches run one at a time: computing a batch (source read, parse,
+# state) and writing it. When both queries ran Python data source tasks at once in one
+# SparkContext, task deserialization intermittently failed (java.io.OptionalDataException in
+# HashMap.readObject), first with concurrent sink writes, then with concurrent source reads.
+# Serializing costs little at these batch sizes; AUTHOR_STATS_TRIGGER_INTERVAL keeps the
+# windowed query from taking turns the per-article output needs.
+_BATCH_LOCK = threading.Lock()
 QUARANTINE_COLUMNS = ["raw_payload", "payload_encoding", "error_reason", "error_detail", "shard_id",
                       "sequence_number", "sub_sequence_number", "arrival_time", "processed_at", "date"]
 
@@ -80,26 +83,24 @@ def articles_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
 
 
 def write_articles_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
-    def write(batch: DataFrame, batch_id: int) -> None:
-        _write_articles(batch, batch_id, settings)
-    return write
+    return functools.partial(_write_articles, settings=settings)
 
 
 def _write_articles(batch: DataFrame, batch_id: int, settings: JobSettings) -> None:
     """Valid rows to enriched_articles/, rejected rows to quarantine/, one log line with both counts.
 
-    Counting first computes and caches the batch outside ``_SINK_LOCK``; an output with no rows
-    in this batch gets no object and no manifest (an idle stream writes nothing).
+    Counting first computes and caches the batch; an output with no rows in this batch gets no
+    object and no manifest (an idle stream writes nothing).
     """
     stamped = batch.withColumn("processed_at", F.current_timestamp()).persist()
     try:
-        counts = {row["rejected"]: row["count"] for row in
-                  stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
         enriched = stamped.where(F.col("error_reason").isNull()) \
             .withColumn("date", F.date_format("published_at", "yyyy-MM-dd")).select(*ENRICHED_COLUMNS)
         rejected = stamped.where(F.col("error_reason").isNotNull()) \
             .withColumn("date", F.date_format("arrival_time", "yyyy-MM-dd")).select(*QUARANTINE_COLUMNS)
-        with _SINK_LOCK:
+        with _BATCH_LOCK:
+            counts = {row["rejected"]: row["count"] for row in
+                      stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
             if counts.get(False):
                 _write(enriched, settings, ENRICHED_PREFIX, batch_id, "date")
             if counts.get(True):
@@ -123,11 +124,11 @@ def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
 
 def write_author_stats_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
     def write(batch: DataFrame, batch_id: int) -> None:
-        # Most batches close no window: count (computing the state outside the lock) before writing.
+        # Most batches close no window: count (which computes and caches the batch) before writing.
         windows = batch.persist()
         try:
-            if windows.count():
-                with _SINK_LOCK:
+            with _BATCH_LOCK:
+                if windows.count():
                     _write(windows, settings, AUTHOR_STATS_PREFIX, batch_id, None)
         finally:
             windows.unpersist()
