@@ -32,7 +32,6 @@ def spark_session(shuffle_partitions: int, master: str = "local[2]") -> Any:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     from pyspark.sql import SparkSession
 
-    from bench.memsource import MemDataSource
     from jobs.pipeline import register_data_sources
 
     started = time.monotonic()
@@ -43,7 +42,6 @@ def spark_session(shuffle_partitions: int, master: str = "local[2]") -> Any:
         .config("spark.sql.streaming.stateStore.stateSchemaCheck", "true").getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     register_data_sources(spark)
-    spark.dataSource.register(MemDataSource)
     log(f"SparkSession {master} ready in {time.monotonic() - started:.1f} s")
     return spark
 
@@ -60,17 +58,14 @@ def job_settings(emulator: Emulator, stream: str, bucket: str, checkpoint: str, 
 @contextlib.contextmanager
 def memory_source(mem_dir: str, limit: int) -> Iterator[None]:
     """Make ``jobs.pipeline`` read the ``benchmem`` source instead of Kinesis (everything else unchanged)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
     import jobs.pipeline as pipeline
-    from jobs.parsing import parse_batches, parsed_arrow_schema
+    from bench.memsource import MemDataSource
 
     original = pipeline.parsed_stream
 
     def parsed_from_memory(spark: Any, settings: Any, query_name: str) -> Any:
-        raw = spark.readStream.format("benchmem").option("path", mem_dir) \
-            .option("maxRecordsPerShard", str(limit)).load()
-        return raw.mapInArrow(parse_batches, from_arrow_schema(parsed_arrow_schema()))
+        return pipeline.parse_stream(pipeline.query_stream(
+            spark, MemDataSource, query_name, {"path": mem_dir, "maxRecordsPerShard": str(limit)}))
 
     pipeline.parsed_stream = parsed_from_memory
     try:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.datasource import DataSource
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.streaming import StreamingQuery
 
@@ -35,13 +35,6 @@ WINDOW_SLIDE = "1 minute"
 ENRICHED_COLUMNS = ["article_id", "author", "title", "category", "published_at", "word_count",
                     "shard_id", "sequence_number", "arrival_time", "processed_at", "date"]
 logger = logging.getLogger("jobs.pipeline")
-# The two queries' micro-batches run one at a time: computing a batch (source read, parse,
-# state) and writing it. When both queries ran Python data source tasks at once in one
-# SparkContext, task deserialization intermittently failed (java.io.OptionalDataException in
-# HashMap.readObject), first with concurrent sink writes, then with concurrent source reads.
-# Serializing costs little at these batch sizes; AUTHOR_STATS_TRIGGER_INTERVAL keeps the
-# windowed query from taking turns the per-article output needs.
-_BATCH_LOCK = threading.Lock()
 QUARANTINE_COLUMNS = ["raw_payload", "payload_encoding", "error_reason", "error_detail", "shard_id",
                       "sequence_number", "sub_sequence_number", "arrival_time", "processed_at", "date"]
 
@@ -51,10 +44,30 @@ def register_data_sources(spark: SparkSession) -> None:
     spark.dataSource.register(S3ParquetDataSource)
 
 
-def parsed_stream(spark: SparkSession, settings: JobSettings, query_name: str) -> DataFrame:
+def query_stream(spark: SparkSession, source: type[DataSource], query_name: str,
+                 options: Mapping[str, str]) -> DataFrame:
+    """``spark.readStream`` of ``source`` through a registration of its own for ``query_name``.
+
+    Everything Spark 4.3 creates from one registered Python data source shares one Java map of
+    environment variables, and each streaming query's source runner writes to it, unsynchronized,
+    when the query starts (``PythonStreamingSourceRunner.init``). Two queries starting together
+    on one registration corrupted that map now and then, and every task carrying it failed to
+    deserialize (``java.io.OptionalDataException`` in ``HashMap.readObject``). A subclass
+    registered per query gives each query its own map.
+    """
+    format_name = f"{source.name()}_{query_name}"
+    per_query = type(f"{source.__name__}_{query_name}", (source,), {"name": classmethod(lambda cls: format_name)})
+    spark.dataSource.register(per_query)
+    return spark.readStream.format(format_name).options(**options).load()
+
+
+def parse_stream(raw: DataFrame) -> DataFrame:
     """Source rows parsed into articles or rejections, one row per Kinesis (user) record."""
-    raw = spark.readStream.format("kinesis").options(**settings.source_options(query_name)).load()
     return raw.mapInArrow(parse_batches, from_arrow_schema(parsed_arrow_schema()))
+
+
+def parsed_stream(spark: SparkSession, settings: JobSettings, query_name: str) -> DataFrame:
+    return parse_stream(query_stream(spark, KinesisDataSource, query_name, settings.source_options(query_name)))
 
 
 def _write(batch: DataFrame, settings: JobSettings, prefix: str, batch_id: int, partition_column: str | None) -> None:
@@ -98,13 +111,12 @@ def _write_articles(batch: DataFrame, batch_id: int, settings: JobSettings) -> N
             .withColumn("date", F.date_format("published_at", "yyyy-MM-dd")).select(*ENRICHED_COLUMNS)
         rejected = stamped.where(F.col("error_reason").isNotNull()) \
             .withColumn("date", F.date_format("arrival_time", "yyyy-MM-dd")).select(*QUARANTINE_COLUMNS)
-        with _BATCH_LOCK:
-            counts = {row["rejected"]: row["count"] for row in
-                      stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
-            if counts.get(False):
-                _write(enriched, settings, ENRICHED_PREFIX, batch_id, "date")
-            if counts.get(True):
-                _write(rejected, settings, QUARANTINE_PREFIX, batch_id, "date")
+        counts = {row["rejected"]: row["count"] for row in
+                  stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()}
+        if counts.get(False):
+            _write(enriched, settings, ENRICHED_PREFIX, batch_id, "date")
+        if counts.get(True):
+            _write(rejected, settings, QUARANTINE_PREFIX, batch_id, "date")
         log_event(logger, "articles_batch_written", batch=batch_id, enriched=counts.get(False, 0),
                   quarantined=counts.get(True, 0))
     finally:
@@ -127,9 +139,8 @@ def write_author_stats_batch(settings: JobSettings) -> Callable[[DataFrame, int]
         # Most batches close no window: count (which computes and caches the batch) before writing.
         windows = batch.persist()
         try:
-            with _BATCH_LOCK:
-                if windows.count():
-                    _write(windows, settings, AUTHOR_STATS_PREFIX, batch_id, None)
+            if windows.count():
+                _write(windows, settings, AUTHOR_STATS_PREFIX, batch_id, None)
         finally:
             windows.unpersist()
     return write
