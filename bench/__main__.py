@@ -42,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--latency-rates", default="100,1000,max")
     parser.add_argument("--latency-seconds", type=float, default=15)
     parser.add_argument("--trigger", default="0 seconds", help="TRIGGER_INTERVAL of the job in the latency run")
-    parser.add_argument("--author-stats-trigger", default="3 seconds",
+    parser.add_argument("--author-stats-trigger", default="10 seconds",
                         help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)")
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
