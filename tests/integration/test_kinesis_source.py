@@ -40,6 +40,16 @@ def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: s
     return delivered
 
 
+def restart_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str) -> None:
+    """Restart the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
+    frame = spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
+        .option("positionLog", str(checkpoint / "positions")).load()
+    query = frame.writeStream.format("noop").option("checkpointLocation", str(checkpoint / "spark")) \
+        .trigger(availableNow=True).start()
+    with pytest.raises(Exception, match=message):
+        query.awaitTermination(120)
+
+
 def test_reads_every_record_once_across_shards_and_batches(spark: Any, moto_endpoint: str, kinesis: Any,
                                                           names: dict, tmp_path: Path) -> None:
     create_stream(kinesis, names["stream"], 3)
@@ -97,12 +107,7 @@ def test_deleting_the_position_log_fails_with_what_to_do(spark: Any, moto_endpoi
     put(kinesis, names["stream"], 5)
     drain(spark, moto_endpoint, names["stream"], tmp_path)
     shutil.rmtree(tmp_path / "positions")
-    frame = spark.readStream.format("kinesis").option("streamName", names["stream"]) \
-        .option("endpointUrl", moto_endpoint).option("positionLog", str(tmp_path / "positions")).load()
-    query = frame.writeStream.format("noop").option("checkpointLocation", str(tmp_path / "spark")) \
-        .trigger(availableNow=True).start()
-    with pytest.raises(Exception, match=r"(?s)position log.*make reset"):
-        query.awaitTermination(120)
+    restart_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)position log.*make reset")
 
 
 def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
@@ -114,12 +119,7 @@ def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str
     wait_until(lambda: names["stream"] not in kinesis.list_streams()["StreamNames"], 30, "stream deleted")
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 3)  # new sequence numbers a stale checkpoint would misread
-    frame = spark.readStream.format("kinesis").option("streamName", names["stream"]) \
-        .option("endpointUrl", moto_endpoint).option("positionLog", str(tmp_path / "positions")).load()
-    query = frame.writeStream.format("noop").option("checkpointLocation", str(tmp_path / "spark")) \
-        .trigger(availableNow=True).start()
-    with pytest.raises(Exception, match=r"(?s)deleted and recreated.*make reset"):
-        query.awaitTermination(120)
+    restart_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)deleted and recreated.*make reset")
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
