@@ -40,10 +40,11 @@ def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: s
     return delivered
 
 
-def restart_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str) -> None:
-    """Restart the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
+def query_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str,
+                     **options: str) -> None:
+    """Start (or restart) the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
     frame = spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
-        .option("positionLog", str(checkpoint / "positions")).load()
+        .option("positionLog", str(checkpoint / "positions")).options(**options).load()
     query = frame.writeStream.format("noop").option("checkpointLocation", str(checkpoint / "spark")) \
         .trigger(availableNow=True).start()
     with pytest.raises(Exception, match=message):
@@ -107,7 +108,7 @@ def test_deleting_the_position_log_fails_with_what_to_do(spark: Any, moto_endpoi
     put(kinesis, names["stream"], 5)
     drain(spark, moto_endpoint, names["stream"], tmp_path)
     shutil.rmtree(tmp_path / "positions")
-    restart_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)position log.*make reset")
+    query_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)position log.*make reset")
 
 
 def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
@@ -119,7 +120,7 @@ def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str
     wait_until(lambda: names["stream"] not in kinesis.list_streams()["StreamNames"], 30, "stream deleted")
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 3)  # new sequence numbers a stale checkpoint would misread
-    restart_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)deleted and recreated.*make reset")
+    query_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)deleted and recreated.*make reset")
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])

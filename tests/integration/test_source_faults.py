@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 from pipeline_testing import create_stream
-from test_kinesis_source import drain, put
+from test_kinesis_source import drain, put, query_fails_with
 
 from jobs.kinesis.positions import ShardEnd
 
@@ -25,13 +25,6 @@ def log_entries(checkpoint: Path) -> list[ShardEnd]:
             if name.endswith(".json") and not name.startswith("."):
                 entries.append(ShardEnd.from_json(json.loads((Path(directory) / name).read_text())))
     return entries
-
-
-def start_failing_query(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:
-    frame = spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
-        .option("positionLog", str(checkpoint / "positions")).options(**options).load()
-    return frame.writeStream.format("noop").option("checkpointLocation", str(checkpoint / "spark")) \
-        .trigger(availableNow=True).start()
 
 
 def test_faults_are_retried_and_every_record_read_once(spark: Any, moto_endpoint: str, kinesis: Any,
@@ -54,19 +47,16 @@ def test_a_permanently_failing_client_fails_the_query_after_the_deadline(spark: 
                                                                          names: dict, tmp_path: Path) -> None:
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 3)
-    query = start_failing_query(spark, moto_endpoint, names["stream"], tmp_path,
-                                faultInjection="server_error=1", retryDeadlineSeconds="2")
-    with pytest.raises(Exception, match=r"(?s)still failing after \d+ attempts.*retryDeadlineSeconds=2"):
-        query.awaitTermination(120)
+    query_fails_with(spark, moto_endpoint, names["stream"], tmp_path,
+                     r"(?s)still failing after \d+ attempts.*retryDeadlineSeconds=2",
+                     faultInjection="server_error=1", retryDeadlineSeconds="2")
 
 
 def test_missing_permission_fails_at_once_with_what_to_grant(spark: Any, moto_endpoint: str, kinesis: Any,
                                                               names: dict, tmp_path: Path) -> None:
     create_stream(kinesis, names["stream"], 1)
-    query = start_failing_query(spark, moto_endpoint, names["stream"], tmp_path,
-                                faultInjection="access_denied=1", retryDeadlineSeconds="600")
-    with pytest.raises(Exception, match=r"(?s)lack permission.*kinesis:GetRecords"):
-        query.awaitTermination(120)
+    query_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)lack permission.*kinesis:GetRecords",
+                     faultInjection="access_denied=1", retryDeadlineSeconds="600")
 
 
 def test_a_deleted_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
@@ -75,9 +65,8 @@ def test_a_deleted_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, 
     put(kinesis, names["stream"], 3)
     assert len(drain(spark, moto_endpoint, names["stream"], tmp_path)) == 3
     kinesis.delete_stream(StreamName=names["stream"])
-    query = start_failing_query(spark, moto_endpoint, names["stream"], tmp_path, retryDeadlineSeconds="600")
-    with pytest.raises(Exception, match=r"(?s)does not exist.*KINESIS_STREAM_NAME"):
-        query.awaitTermination(120)
+    query_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)does not exist.*KINESIS_STREAM_NAME",
+                     retryDeadlineSeconds="600")
 
 
 def put_aggregates(kinesis: Any, stream: str, aggregates: int, per_aggregate: int) -> list[str]:
