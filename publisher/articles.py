@@ -16,7 +16,7 @@ _SENTENCE_POOL = 2_000
 
 
 class ArticleGenerator:
-    """Makes article dicts following the data contract (see DESIGN.md / README)."""
+    """Makes article dicts following the data contract (see docs/data-contract.md)."""
 
     def __init__(self, seed: int | None = None, authors: int = 8) -> None:
         from faker import Faker
