@@ -2,17 +2,23 @@
 #
 #   make k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down
 #
-# helm/kubectl come from scripts/fetch-k8s-tools.sh (.tools/bin); kind and docker from the host.
+# helm/kubectl come from scripts/fetch-k8s-tools.sh (.tools/bin). kind v0.30.0 is built from the
+# Go module proxy into ~/.cache/article-pipeline/bin by images/kind-node/install-kind.sh.
+# kind-up/kind-load/kind-down run images/kind-node/cluster.sh: with a Docker engine and a
+# reachable registry it uses the stock kindest/node image (pinned by digest); otherwise kind's
+# podman provider and a node image built locally from source (images/kind-node/build.sh).
 
 HELM ?= .tools/bin/helm
 KUBECTL ?= .tools/bin/kubectl
-KIND ?= kind
+KIND_CLUSTER_SH ?= images/kind-node/cluster.sh
 NAMESPACE ?= article-pipeline
 RELEASE ?= article-pipeline
 
 KIND_CLUSTER ?= article-pipeline
 KIND_CONFIG ?= kind-config.yaml
-KIND_NODE_IMAGE ?= kindest/node:v1.33.1
+# Empty: cluster.sh picks the stock image (docker + registry) or builds
+# localhost/article-pipeline/kind-node:v1.34.4. Set it to force a node image.
+KIND_NODE_IMAGE ?=
 KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 K8S_IMAGES ?= article-pipeline/publisher:0.1.0 article-pipeline/spark-job:0.1.0
 
@@ -24,8 +30,8 @@ SPARK_OPERATOR_REPO ?= https://kubeflow.github.io/spark-operator
 SPARK_OPERATOR_VERSION ?= 2.5.2
 SPARK_OPERATOR_NAMESPACE ?= spark-operator
 
-# Local port for `make health` (host port 8000 is taken by kind's NodePort mapping).
-HEALTH_PORT ?= 18000
+# Local port for `make health` (kind maps the publisher NodePort to 127.0.0.1:18000).
+HEALTH_PORT ?= 18001
 
 KCTL = $(KUBECTL) --context $(KUBE_CONTEXT)
 HELM_K = $(HELM) --kube-context $(KUBE_CONTEXT)
@@ -40,16 +46,12 @@ k8s-tools: ## Fetch pinned helm and kubectl into .tools/bin
 $(K8S_TOOLS):
 	bash scripts/fetch-k8s-tools.sh
 
-kind-up: | $(K8S_TOOLS) ## Create the single-node kind cluster (idempotent)
-	@if $(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)'; then \
-	  echo "kind cluster $(KIND_CLUSTER) already exists"; \
-	else \
-	  $(KIND) create cluster --name $(KIND_CLUSTER) --config $(KIND_CONFIG) --image $(KIND_NODE_IMAGE) --wait 120s; \
-	fi
-	$(KCTL) get nodes
+kind-up: | $(K8S_TOOLS) ## Create the single-node kind cluster and wait for the node Ready (idempotent)
+	KIND_CLUSTER=$(KIND_CLUSTER) KIND_CONFIG=$(KIND_CONFIG) KUBECTL=$(KUBECTL) \
+	  KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) up
 
-kind-load: ## Load the publisher and spark-job images into kind
-	$(KIND) load docker-image --name $(KIND_CLUSTER) $(K8S_IMAGES)
+kind-load: ## Load the publisher and spark-job images into kind (docker or podman)
+	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) load $(K8S_IMAGES)
 
 operator: | $(K8S_TOOLS) ## Install the Spark Operator (own release, webhook on, watching $(NAMESPACE))
 	$(KCTL) create namespace $(NAMESPACE) --dry-run=client -o yaml | $(KCTL) apply -f -
@@ -91,5 +93,5 @@ undeploy: | $(K8S_TOOLS) ## Uninstall the release and delete its PVCs (reset che
 	-$(HELM_K) uninstall $(RELEASE) --namespace $(NAMESPACE) --wait
 	$(KCTL) -n $(NAMESPACE) delete pvc -l app.kubernetes.io/instance=$(RELEASE) --ignore-not-found --wait
 
-kind-down: ## Delete the kind cluster
-	$(KIND) delete cluster --name $(KIND_CLUSTER)
+kind-down: ## Delete the kind cluster (fails if a node container is left)
+	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) down

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# images/kind-node/cluster.sh - the kind cluster behind `make kind-up`, `make kind-load`,
+# `make kind-down`, with one code path for two kinds of machine:
+#   - Docker engine and an image registry reachable (laptop, GitHub Actions): kind's docker
+#     provider and the stock kindest/node image of kind v0.30.0, pinned by digest;
+#   - otherwise (these VMs): kind's podman provider and a node image built here from source
+#     by images/kind-node/build.sh (cached; seconds when it exists).
+# Usage: cluster.sh up | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
+#        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+# kindest/node for Kubernetes 1.34 as named by kind v0.30.0 (pkg/apis/config/defaults/image.go)
+STOCK_NODE_IMAGE="kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+CLUSTER="${KIND_CLUSTER:-article-pipeline}"
+CONFIG="${KIND_CONFIG:-kind-config.yaml}"
+KUBECTL="${KUBECTL:-kubectl}"
+WAIT="${KIND_WAIT:-180}"
+
+if [ -z "${KIND_EXPERIMENTAL_PROVIDER:-}" ]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    export KIND_EXPERIMENTAL_PROVIDER=docker
+  else
+    export KIND_EXPERIMENTAL_PROVIDER=podman
+  fi
+fi
+ENGINE="$KIND_EXPERIMENTAL_PROVIDER"
+
+registry_reachable() {
+  # any HTTP answer (401 included) from Docker Hub's registry API means it is reachable
+  curl -sS -o /dev/null -m 5 https://registry-1.docker.io/v2/ 2>/dev/null
+}
+
+cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
+
+up() {
+  local t0 image
+  t0=$(date +%s)
+  KIND="$("$here/install-kind.sh")"
+  # kind's podman provider bind-mounts /lib/modules, which this kind of VM does not have
+  if [ "$ENGINE" = podman ] && [ ! -d /lib/modules ]; then
+    log "creating empty /lib/modules (bind-mounted by kind's podman provider)"
+    mkdir -p /lib/modules
+  fi
+  if [ -n "${KIND_NODE_IMAGE:-}" ]; then
+    image="$KIND_NODE_IMAGE"
+  elif [ "$ENGINE" = docker ] && registry_reachable; then
+    image="$STOCK_NODE_IMAGE"
+  else
+    image="$NODE_IMAGE"
+    step "node image $image" "$here/build.sh"
+  fi
+  log "provider $ENGINE, node image $image"
+  if cluster_exists; then
+    log "kind cluster $CLUSTER already exists"
+  else
+    step "kind create cluster $CLUSTER" \
+      "$KIND" create cluster --name "$CLUSTER" --config "$CONFIG" --image "$image" --wait "${WAIT}s"
+  fi
+  step "node Ready" "$KUBECTL" --context "kind-$CLUSTER" wait --for=condition=Ready node --all --timeout "${WAIT}s"
+  "$KUBECTL" --context "kind-$CLUSTER" get nodes -o wide
+  log "kind-up done in $(( $(date +%s) - t0 ))s"
+}
+
+load() {
+  [ "$#" -gt 0 ] || { echo "cluster.sh load: no images given" >&2; exit 2; }
+  KIND="$("$here/install-kind.sh")"
+  local img tmp
+  if [ "$ENGINE" = docker ]; then
+    step "kind load docker-image $*" "$KIND" load docker-image --name "$CLUSTER" "$@"
+    return
+  fi
+  # `kind load docker-image` shells out to docker: save with podman, load the archive
+  tmp="$(mktemp -d /var/tmp/kind-load.XXXXXX)"
+  trap 'rm -rf "$tmp"' RETURN
+  for img in "$@"; do
+    step "podman save $img" podman save -q --format docker-archive -o "$tmp/image.tar" "$img"
+    step "kind load image-archive ($img)" "$KIND" load image-archive --name "$CLUSTER" "$tmp/image.tar"
+    rm -f "$tmp/image.tar"
+  done
+}
+
+down() {
+  KIND="$("$here/install-kind.sh")"
+  step "kind delete cluster $CLUSTER" "$KIND" delete cluster --name "$CLUSTER"
+  local left
+  left="$("$ENGINE" ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER" --format '{{.Names}}')"
+  if [ -n "$left" ]; then
+    echo "cluster.sh down: containers left behind: $left" >&2; exit 1
+  fi
+  log "no container of $CLUSTER left"
+}
+
+cmd="${1:-}"; shift || true
+case "$cmd" in
+  up) up ;;
+  load) load "$@" ;;
+  down) down ;;
+  *) echo "usage: $0 up | load IMAGE... | down" >&2; exit 2 ;;
+esac
