@@ -23,15 +23,16 @@ venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencie
 run: $(STAMP) ## run the whole pipeline locally until Ctrl-C (CLUSTER=standalone: master + 2 workers)
 	CLUSTER=$(CLUSTER) $(BIN)/python -m ops.run
 
-test: $(STAMP) k8s-tools ## lint, then the whole test suite: unit, integration, e2e, chart, images
-	$(BIN)/ruff check .
+test: lint k8s-tools ## lint, then the whole test suite: unit, integration, e2e, chart, images, kind
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## unit tests only (seconds)
 	$(BIN)/pytest -m unit
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (rules and formatting) and mypy --strict
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 inspect: $(STAMP) ## print the latest rows of each output as tables
 	$(BIN)/python -m ops.inspect

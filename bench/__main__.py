@@ -7,6 +7,7 @@ Examples::
     python -m bench --only publisher,source  # a subset (results.md keeps the other figures)
     python -m bench --smoke --out /tmp/b     # seconds-sized harness check (the test suite uses it)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,15 @@ BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results"), help="results directory")
-    parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help=f"comma-separated subset of {', '.join(BENCHMARKS)} (latency also measures memory)")
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        help=f"comma-separated subset of {', '.join(BENCHMARKS)} (latency also measures memory)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is quoted")
     parser.add_argument("--records", type=int, default=8_000, help="records per throughput run")
     parser.add_argument("--shards", type=int, default=2)
@@ -42,8 +47,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--latency-rates", default="100,1000,max")
     parser.add_argument("--latency-seconds", type=float, default=15)
     parser.add_argument("--trigger", default="0 seconds", help="TRIGGER_INTERVAL of the job in the latency run")
-    parser.add_argument("--author-stats-trigger", default="10 seconds",
-                        help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)")
+    parser.add_argument(
+        "--author-stats-trigger",
+        default="10 seconds",
+        help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)",
+    )
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the harness, not speed")
@@ -57,8 +65,62 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def document(name: str, config: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "config": config, "result": result}
+    return {
+        "name": name,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "config": config,
+        "result": result,
+    }
+
+
+def run_spark_benchmarks(
+    selected: list[str], args: argparse.Namespace, emulator: Emulator, out: Path, config: dict[str, Any]
+) -> None:
+    """Benchmarks 1, 2 and 4: they share one SparkSession, stopped at the end."""
+    from bench import throughput
+
+    spark = throughput.spark_session(args.shuffle_partitions)
+    try:
+        if not args.smoke:
+            throughput.warm_up(spark, emulator)
+        if "throughput" in selected:
+            log("1. job throughput: Kinesis-fed vs in-process source")
+            result = throughput.job_throughput(
+                spark,
+                emulator,
+                records=args.records,
+                shards=args.shards,
+                record_bytes=args.record_bytes,
+                runs=args.runs,
+            )
+            write_json(out / "job_throughput.json", document("job_throughput", config, result))
+        if "source" in selected:
+            log("2. source overhead: Kinesis source -> noop vs boto3 GetRecords loop")
+            result = throughput.source_overhead(
+                spark,
+                emulator,
+                records=args.records,
+                shards=args.shards,
+                record_bytes=args.record_bytes,
+                runs=args.runs,
+            )
+            write_json(out / "source_overhead.json", document("source_overhead", config, result))
+        if "scaling" in selected:
+            log("4. scaling: shards and record size")
+            result = throughput.scaling(
+                spark,
+                emulator,
+                records=args.scaling_records,
+                shard_counts=[int(s) for s in args.scaling_shards.split(",")],
+                record_sizes=[int(s) for s in args.scaling_sizes.split(",")],
+                base_shards=args.shards,
+                base_bytes=args.record_bytes if not args.smoke else 1024,
+                runs=args.scaling_runs,
+            )
+            write_json(out / "scaling.json", document("scaling", config, result))
+    finally:
+        spark.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     selected = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(selected) - set(BENCHMARKS)
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr
+        )
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     log(f"benchmarks {selected}; {machine()['cores']} cores; results -> {out}; scratch {work_dir}")
     emulator = Emulator.start(work_dir)
-    spark = None
     failed = False
     config = {k: v for k, v in vars(args).items() if k not in ("out", "only")}
     try:
@@ -83,45 +145,34 @@ def main(argv: list[str] | None = None) -> int:
             from bench.publisher_bench import publisher_throughput
 
             log("5. publisher: KinesisWriter vs raw PutRecords vs PutRecord")
-            result = publisher_throughput(emulator, records=args.publisher_records,
-                                          single_records=max(50, args.publisher_records // 10), shards=args.shards,
-                                          record_bytes=args.record_bytes, runs=args.publisher_runs)
+            result = publisher_throughput(
+                emulator,
+                records=args.publisher_records,
+                single_records=max(50, args.publisher_records // 10),
+                shards=args.shards,
+                record_bytes=args.record_bytes,
+                runs=args.publisher_runs,
+            )
             write_json(out / "publisher.json", document("publisher", config, result))
         if {"throughput", "source", "scaling"} & set(selected):
-            from bench import throughput
-
-            spark = throughput.spark_session(args.shuffle_partitions)
-            if not args.smoke:
-                throughput.warm_up(spark, emulator)
-            if "throughput" in selected:
-                log("1. job throughput: Kinesis-fed vs in-process source")
-                result = throughput.job_throughput(spark, emulator, records=args.records, shards=args.shards,
-                                                   record_bytes=args.record_bytes, runs=args.runs)
-                write_json(out / "job_throughput.json", document("job_throughput", config, result))
-            if "source" in selected:
-                log("2. source overhead: Kinesis source -> noop vs boto3 GetRecords loop")
-                result = throughput.source_overhead(spark, emulator, records=args.records, shards=args.shards,
-                                                    record_bytes=args.record_bytes, runs=args.runs)
-                write_json(out / "source_overhead.json", document("source_overhead", config, result))
-            if "scaling" in selected:
-                log("4. scaling: shards and record size")
-                result = throughput.scaling(
-                    spark, emulator, records=args.scaling_records,
-                    shard_counts=[int(s) for s in args.scaling_shards.split(",")],
-                    record_sizes=[int(s) for s in args.scaling_sizes.split(",")], base_shards=args.shards,
-                    base_bytes=args.record_bytes if not args.smoke else 1024, runs=args.scaling_runs)
-                write_json(out / "scaling.json", document("scaling", config, result))
-            spark.stop()
-            spark = None
+            run_spark_benchmarks(selected, args, emulator, out, config)
         if "latency" in selected:
             from bench.latency import end_to_end
 
             log("3+6. end-to-end latency per publish rate, and the job's memory")
-            result = end_to_end(emulator, work_dir, rates=[r.strip() for r in args.latency_rates.split(",")],
-                                seconds=args.latency_seconds, record_bytes=args.record_bytes, shards=args.shards,
-                                trigger=args.trigger, author_stats_trigger=args.author_stats_trigger, poll=args.poll,
-                                drain_timeout=max(60.0, 6 * args.latency_seconds),
-                                shuffle_partitions=args.shuffle_partitions)
+            result = end_to_end(
+                emulator,
+                work_dir,
+                rates=[r.strip() for r in args.latency_rates.split(",")],
+                seconds=args.latency_seconds,
+                record_bytes=args.record_bytes,
+                shards=args.shards,
+                trigger=args.trigger,
+                author_stats_trigger=args.author_stats_trigger,
+                poll=args.poll,
+                drain_timeout=max(60.0, 6 * args.latency_seconds),
+                shuffle_partitions=args.shuffle_partitions,
+            )
             memory = result.pop("memory")
             write_json(out / "latency.json", document("latency", config, result))
             write_json(out / "memory.json", document("memory", config, memory))
@@ -129,8 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         failed = True
         raise
     finally:
-        if spark is not None:
-            spark.stop()
         emulator.stop()
         if not failed:
             shutil.rmtree(work_dir, ignore_errors=True)

@@ -2,13 +2,14 @@
 
 Nothing here binds anything but ``moto_server`` on a free 127.0.0.1 port.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -19,9 +20,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from common.aws import client
+from common.aws import client, wait_for_stream_active
 from common.settings import AwsSettings
-from ops.processes import Child, free_port, start, stop_all, wait_for_http
+from ops.processes import Child, start_moto, stop_all
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter, Record
 
@@ -48,15 +49,20 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("pyspark", "pyarrow", "boto3", "moto"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"cores": os.cpu_count(), "cpu": model, "load_avg_at_start": list(os.getloadavg()),
-            "python": platform.python_version(), "versions": versions,
-            "emulator": f"moto_server {versions.get('moto')} (Kinesis + S3, 127.0.0.1)"}
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "load_avg_at_start": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "versions": versions,
+        "emulator": f"moto_server {versions.get('moto')} (Kinesis + S3, 127.0.0.1)",
+    }
 
 
 @dataclass
@@ -74,13 +80,15 @@ class Emulator:
 
     @classmethod
     def start(cls, work_dir: Path) -> Emulator:
-        os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-                           "AWS_DEFAULT_REGION": "us-east-1"})
-        port = free_port()
-        child = start("moto", [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                      os.environ, str(work_dir))
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{endpoint}/moto-api/", 30, child)
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            }
+        )
+        child, endpoint = start_moto(str(work_dir), os.environ)
         log(f"moto_server on {endpoint} (pid {child.process.pid})")
         return cls(endpoint, child)
 
@@ -102,20 +110,13 @@ class Emulator:
     def create_stream(self, shards: int, prefix: str = "bench") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         self.kinesis.create_stream(StreamName=name, ShardCount=shards)
-        deadline = time.monotonic() + 30
-        while self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"] \
-                != "ACTIVE":
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"stream {name} not ACTIVE")
-            time.sleep(0.1)
+        wait_for_stream_active(self.kinesis, name, 30)
         return name
 
     def delete_stream(self, name: str) -> None:
         """Free moto's memory (it keeps every record; a grown shard slows it down)."""
-        try:
+        with contextlib.suppress(Exception):  # best effort
             self.kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
-        except Exception:  # noqa: BLE001 - best effort
-            pass
 
     def create_bucket(self, prefix: str = "bench") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -157,7 +158,7 @@ def fill_stream(emulator: Emulator, stream: str, records: Sequence[Record], thre
     on (records with the same sequence number overwrite each other: 3 of 4000 lost in a test here).
     """
     started = time.monotonic()
-    chunks = [records[i:i + 2_000] for i in range(0, len(records), 2_000)]
+    chunks = [records[i : i + 2_000] for i in range(0, len(records), 2_000)]
 
     def put(chunk: Sequence[Record]) -> None:
         writer = KinesisWriter(client("kinesis", emulator.aws), stream)
@@ -170,12 +171,14 @@ def fill_stream(emulator: Emulator, stream: str, records: Sequence[Record], thre
     return len(records) / (time.monotonic() - started)
 
 
-def read_shard_boto3(aws: AwsSettings, stream: str, shard_id: str, on_batch: Callable[[list[dict]], None] | None
-                     = None) -> int:
+def read_shard_boto3(
+    aws: AwsSettings, stream: str, shard_id: str, on_batch: Callable[[list[dict[str, Any]]], None] | None = None
+) -> int:
     """Plain GetRecords loop over one shard from TRIM_HORIZON to the tip; returns the record count."""
     kinesis = client("kinesis", aws)
-    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard_id,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     count = 0
     while iterator:
         response = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
@@ -189,16 +192,25 @@ def read_shard_boto3(aws: AwsSettings, stream: str, shard_id: str, on_batch: Cal
     return count
 
 
-def read_stream_boto3(aws: AwsSettings, stream: str, shard_ids: Sequence[str],
-                      on_batch: Callable[[str, list[dict]], None] | None = None) -> int:
+def read_stream_boto3(
+    aws: AwsSettings,
+    stream: str,
+    shard_ids: Sequence[str],
+    on_batch: Callable[[str, list[dict[str, Any]]], None] | None = None,
+) -> int:
     """All shards read concurrently (one thread per shard, as Spark runs one task per shard)."""
     with ThreadPoolExecutor(len(shard_ids)) as pool:
-        counts = pool.map(lambda shard: read_shard_boto3(
-            aws, stream, shard, (lambda records: on_batch(shard, records)) if on_batch else None), shard_ids)
+        counts = pool.map(
+            lambda shard: read_shard_boto3(
+                aws, stream, shard, (lambda records: on_batch(shard, records)) if on_batch else None
+            ),
+            shard_ids,
+        )
         return sum(counts)
 
 
 # --- memory: /proc readings of a process tree (psutil is not installed) -------------------------------
+
 
 def _children_map() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
@@ -258,8 +270,14 @@ def proc_memory(pid: int, root: int | None = None) -> dict[str, Any] | None:
                 pss = int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
-    return {"pid": pid, "kind": kind, "rss_kb": int(fields["VmRSS"].split()[0]),
-            "hwm_kb": int(fields.get("VmHWM", "0 kB").split()[0]), "pss_kb": pss, "cmd": cmdline[:120]}
+    return {
+        "pid": pid,
+        "kind": kind,
+        "rss_kb": int(fields["VmRSS"].split()[0]),
+        "hwm_kb": int(fields.get("VmHWM", "0 kB").split()[0]),
+        "pss_kb": pss,
+        "cmd": cmdline[:120],
+    }
 
 
 def tree_memory(pid: int) -> list[dict[str, Any]]:

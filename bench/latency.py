@@ -7,6 +7,7 @@ sent; a poller lists ``enriched_articles/`` every ``poll`` seconds and reads eac
 ``article_id`` column. Latency = time the listing first showed the row's object - send time
 (the poll interval bounds the error from above). Memory: /proc of the job's process tree.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.env import REPO, Emulator, SizedArticles, log, tree_memory
+from common.contract import ENRICHED_ARTICLES
 from ops.processes import start, stop_all
 from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
 
@@ -55,7 +57,9 @@ class Visibility:
 
         listed_at = time.time()
         new = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="enriched_articles/"):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{ENRICHED_ARTICLES}/"
+        ):
             for item in page.get("Contents", []):
                 key = item["Key"]
                 if key.endswith(".parquet") and "/_" not in key and key not in self._keys:
@@ -71,7 +75,7 @@ class Visibility:
             started = time.monotonic()
             try:
                 self._scan()
-            except Exception:  # noqa: BLE001 - the emulator is busy; next poll
+            except Exception:
                 self.errors += 1
             self._stop.wait(max(0.0, self.poll - (time.monotonic() - started)))
 
@@ -103,10 +107,13 @@ class MemorySampler:
                 # A JVM forking a Python daemon briefly shows a second "java" process with the
                 # parent's pages: count the largest JVM only.
                 members = sorted(members, key=lambda p: p["rss_kb"])[-1:]
-            by_kind[kind] = {"count": len(members), "rss_mb": sum(p["rss_kb"] for p in members) / 1024,
-                             "pss_mb": sum(p["pss_kb"] for p in members) / 1024,
-                             "hwm_mb": sum(p["hwm_kb"] for p in members) / 1024,
-                             "max_single_hwm_mb": max((p["hwm_kb"] for p in members), default=0) / 1024}
+            by_kind[kind] = {
+                "count": len(members),
+                "rss_mb": sum(p["rss_kb"] for p in members) / 1024,
+                "pss_mb": sum(p["pss_kb"] for p in members) / 1024,
+                "hwm_mb": sum(p["hwm_kb"] for p in members) / 1024,
+                "max_single_hwm_mb": max((p["hwm_kb"] for p in members), default=0) / 1024,
+            }
         return by_kind
 
     def _run(self) -> None:
@@ -125,8 +132,13 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
     array = np.array(values)
-    return {"p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95)),
-            "p99": float(np.percentile(array, 99)), "max": float(array.max()), "min": float(array.min())}
+    return {
+        "p50": float(np.percentile(array, 50)),
+        "p95": float(np.percentile(array, 95)),
+        "p99": float(np.percentile(array, 99)),
+        "max": float(array.max()),
+        "min": float(array.min()),
+    }
 
 
 class Publisher:
@@ -156,7 +168,7 @@ class Publisher:
             ids.append(article["article_id"])
             records.append(Record(article["article_id"], json.dumps(article, separators=(",", ":")).encode()))
         for begin in range(0, len(records), MAX_RECORDS_PER_CALL):
-            self.unsent += len(self.writer.put(records[begin:begin + MAX_RECORDS_PER_CALL]))
+            self.unsent += len(self.writer.put(records[begin : begin + MAX_RECORDS_PER_CALL]))
         for article_id in ids:
             self.sent[article_id] = sent_at
 
@@ -179,22 +191,45 @@ class Publisher:
         return [i for i in self.sent if i not in before], achieved
 
 
-def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds: float, record_bytes: int,
-               shards: int, trigger: str, author_stats_trigger: str, poll: float, drain_timeout: float,
-               max_rate_seconds: float = 5.0, shuffle_partitions: int = 4) -> dict[str, Any]:
+def end_to_end(
+    emulator: Emulator,
+    work_dir: Path,
+    *,
+    rates: list[str],
+    seconds: float,
+    record_bytes: int,
+    shards: int,
+    trigger: str,
+    author_stats_trigger: str,
+    poll: float,
+    drain_timeout: float,
+    max_rate_seconds: float = 5.0,
+    shuffle_partitions: int = 4,
+) -> dict[str, Any]:
     """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run."""
     stream = emulator.create_stream(shards, "latency")
     bucket = emulator.create_bucket("latency")
     checkpoint = tempfile.mkdtemp(prefix="bench-latency-", dir=work_dir)
-    env = {**os.environ, "AWS_ENDPOINT_URL": emulator.endpoint, "KINESIS_STREAM_NAME": stream,
-           "S3_BUCKET_NAME": bucket, "CHECKPOINT_LOCATION": checkpoint, "TRIGGER_INTERVAL": trigger,
-           "AUTHOR_STATS_TRIGGER_INTERVAL": author_stats_trigger,
-           "SPARK_MASTER_URL": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-           "SHUFFLE_PARTITIONS": str(shuffle_partitions), "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+        "KINESIS_STREAM_NAME": stream,
+        "S3_BUCKET_NAME": bucket,
+        "CHECKPOINT_LOCATION": checkpoint,
+        "TRIGGER_INTERVAL": trigger,
+        "AUTHOR_STATS_TRIGGER_INTERVAL": author_stats_trigger,
+        "SPARK_MASTER_URL": "local[2]",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "SHUFFLE_PARTITIONS": str(shuffle_partitions),
+        "LOG_LEVEL": "INFO",
+    }
     job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
-    log(f"job started (pid {job.process.pid}, trigger {trigger!r}, author_stats {author_stats_trigger!r}); "
-        f"log {job.log_path}")
+    log(
+        f"job started (pid {job.process.pid}, trigger {trigger!r}, author_stats {author_stats_trigger!r}); "
+        f"log {job.log_path}"
+    )
     sampler = MemorySampler(job.process.pid)
     sampler.start()
     visibility = Visibility(emulator, bucket, poll)
@@ -217,13 +252,22 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
             publish_done = time.monotonic()
             missing = _wait_visible(visibility, ids, drain_timeout, job)
             latencies = [visibility.seen[i] - publisher.sent[i] for i in ids if i in visibility.seen]
-            phase = {"rate": rate_name, "target_rate": rate, "achieved_rate": achieved, "seconds": phase_seconds,
-                     "articles": len(ids), "visible": len(latencies), "missing": missing,
-                     "drain_seconds_after_publish": time.monotonic() - publish_done,
-                     **_percentiles(latencies)}
+            phase = {
+                "rate": rate_name,
+                "target_rate": rate,
+                "achieved_rate": achieved,
+                "seconds": phase_seconds,
+                "articles": len(ids),
+                "visible": len(latencies),
+                "missing": missing,
+                "drain_seconds_after_publish": time.monotonic() - publish_done,
+                **_percentiles(latencies),
+            }
             phases.append(phase)
-            log(f"  latency at {rate_name:>4}/s (achieved {achieved:,.0f}/s, {len(ids)} articles): "
-                f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s, missing {missing}")
+            log(
+                f"  latency at {rate_name:>4}/s (achieved {achieved:,.0f}/s, {len(ids)} articles): "
+                f"p50 {phase['p50']:.2f} s, p95 {phase['p95']:.2f} s, p99 {phase['p99']:.2f} s, missing {missing}"
+            )
         final = sampler.sample()
         phase_marks.append((time.time(), "after"))
     finally:
@@ -239,20 +283,33 @@ def end_to_end(emulator: Emulator, work_dir: Path, *, rates: list[str], seconds:
         "python_workers_rss_mb_sum_at_end": round(final["python_worker"]["rss_mb"], 1),
         "python_workers_pss_mb_sum_at_end": round(final["python_worker"]["pss_mb"], 1),
         "steady_state_max_rss_by_phase": sampler.maxima,
-        "processes_at_end": [{k: p[k] for k in ("pid", "kind", "rss_kb", "hwm_kb", "pss_kb", "cmd")}
-                             for p in final["processes"]],
+        "processes_at_end": [
+            {k: p[k] for k in ("pid", "kind", "rss_kb", "hwm_kb", "pss_kb", "cmd")} for p in final["processes"]
+        ],
     }
     batches = _job_batches(job.log_path, phase_marks)
     for phase in phases:
-        durations = [b["duration_ms"] for b in batches if b.get("phase") == f"rate_{phase['rate']}"
-                     and b["query"] == "articles" and b.get("duration_ms")]
+        durations = [
+            b["duration_ms"]
+            for b in batches
+            if b.get("phase") == f"rate_{phase['rate']}" and b["query"] == "articles" and b.get("duration_ms")
+        ]
         phase["articles_batches"] = len(durations)
         phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
-    return {"record_bytes": record_bytes, "shards": shards, "trigger": trigger,
-            "author_stats_trigger": author_stats_trigger, "poll_seconds": poll,
-            "shuffle_partitions": shuffle_partitions, "phases": phases, "job_batches": batches, "memory": memory,
-            "unsent": publisher.unsent, "poll_errors": visibility.errors,
-            "job_log": job.log_path}
+    return {
+        "record_bytes": record_bytes,
+        "shards": shards,
+        "trigger": trigger,
+        "author_stats_trigger": author_stats_trigger,
+        "poll_seconds": poll,
+        "shuffle_partitions": shuffle_partitions,
+        "phases": phases,
+        "job_batches": batches,
+        "memory": memory,
+        "unsent": publisher.unsent,
+        "poll_errors": visibility.errors,
+        "job_log": job.log_path,
+    }
 
 
 _PHASE_MARKS: list[tuple[float, str]] = []
@@ -280,8 +337,16 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
         for mark, name in marks:
             if when >= mark:
                 phase = name
-        batches.append({"query": event["query"], "batch": event["batch"], "rows": event["input_rows"],
-                        "duration_ms": event["duration_ms"], "ts": event["ts"], "phase": phase})
+        batches.append(
+            {
+                "query": event["query"],
+                "batch": event["batch"],
+                "rows": event["input_rows"],
+                "duration_ms": event["duration_ms"],
+                "ts": event["ts"],
+                "phase": phase,
+            }
+        )
     return batches
 
 

@@ -7,6 +7,7 @@ Arrow file instead of the emulator, so the difference in throughput is the cost 
 
 Options: ``path`` (directory of ``<shard>.arrow`` files), ``maxRecordsPerShard`` (10000).
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,10 @@ def write_shard_files(directory: str, shards: dict[str, list[Any]]) -> None:
         batches = list(records_to_arrow(records, shard_id))
         if not batches:
             continue
-        with pa.OSFile(os.path.join(directory, f"{shard_id}.arrow"), "wb") as sink, \
-                pa.ipc.new_file(sink, batches[0].schema) as writer:
+        with (
+            pa.OSFile(os.path.join(directory, f"{shard_id}.arrow"), "wb") as sink,
+            pa.ipc.new_file(sink, batches[0].schema) as writer,
+        ):
             for batch in batches:
                 writer.write_batch(batch)
 
@@ -44,7 +47,7 @@ def _row_counts(directory: str) -> dict[str, int]:
     for name in sorted(os.listdir(directory)):
         if name.endswith(".arrow"):
             with pa.memory_map(os.path.join(directory, name)) as source:
-                counts[name[:-len(".arrow")]] = pa.ipc.open_file(source).read_all().num_rows
+                counts[name[: -len(".arrow")]] = pa.ipc.open_file(source).read_all().num_rows
     return counts
 
 
@@ -63,23 +66,25 @@ class MemStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def initialOffset(self) -> dict[str, int]:
         return {shard: 0 for shard in self.totals}
 
-    def latestOffset(self, start: dict[str, int], limit: Any) -> dict[str, int]:  # type: ignore[override]
+    def latestOffset(self, start: dict[str, int], limit: Any) -> dict[str, int]:  # noqa: ARG002 - Spark's or boto3's signature
         return {shard: min(total, start.get(shard, 0) + self.limit) for shard, total in self.totals.items()}
 
     def prepareForTriggerAvailableNow(self) -> None:
         pass
 
     def partitions(self, start: dict[str, int], end: dict[str, int]) -> list[MemPartition]:
-        return [MemPartition(self.path, shard, start.get(shard, 0), end[shard]) for shard in end
-                if end[shard] > start.get(shard, 0)]
+        return [
+            MemPartition(self.path, shard, start.get(shard, 0), end[shard])
+            for shard in end
+            if end[shard] > start.get(shard, 0)
+        ]
 
     def read(self, partition: MemPartition) -> Iterator[Any]:  # type: ignore[override]
         import pyarrow as pa
 
         with pa.memory_map(os.path.join(partition.path, f"{partition.shard}.arrow")) as source:
             table = pa.ipc.open_file(source).read_all().slice(partition.begin, partition.end - partition.begin)
-            for batch in table.combine_chunks().to_batches(max_chunksize=_CHUNK_ROWS):
-                yield batch
+            yield from table.combine_chunks().to_batches(max_chunksize=_CHUNK_ROWS)
 
     def commit(self, end: dict[str, int]) -> None:
         pass
@@ -95,6 +100,6 @@ class MemDataSource(DataSource):
 
         return SOURCE_SCHEMA
 
-    def streamReader(self, schema: StructType) -> MemStreamReader:
+    def streamReader(self, schema: StructType) -> MemStreamReader:  # noqa: ARG002 - Spark's or boto3's signature
         options = {key.lower(): value for key, value in dict(self.options).items()}
         return MemStreamReader(options["path"], int(options.get("maxrecordspershard", "10000")))

@@ -4,11 +4,25 @@ Credentials always come from the standard chain (environment, profile, IRSA web 
 no code passes keys. When an endpoint is set (moto, LocalStack) S3 uses path-style
 addressing; against real AWS it uses the default virtual-hosted style.
 """
+
 from __future__ import annotations
 
+import math
+import random
 from typing import Any
 
 from common.settings import AwsSettings
+
+# Error codes AWS returns when a caller exceeds a rate or throughput limit.
+THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"})
+# Throttling plus the server-side failures a retry can fix.
+RETRYABLE_CODES = THROTTLE_CODES | {
+    "InternalFailure",
+    "InternalFailureException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "KMSThrottlingException",
+}
 
 
 def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
@@ -20,9 +34,8 @@ def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
     if service == "s3" and aws.endpoint_url:
         options["s3"] = {"addressing_style": "path"}
     options.update(config_overrides)
-    return boto3.session.Session().client(
-        service, region_name=aws.region, endpoint_url=aws.endpoint_url, config=Config(**options)
-    )
+    session: Any = boto3.session.Session()  # the stubs type clients per literal service name
+    return session.client(service, region_name=aws.region, endpoint_url=aws.endpoint_url, config=Config(**options))
 
 
 def s3_filesystem(aws: AwsSettings) -> Any:
@@ -39,4 +52,23 @@ def s3_filesystem(aws: AwsSettings) -> Any:
         endpoint_override=f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname,
         scheme=parsed.scheme,
         force_virtual_addressing=False,
+    )
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` ('' for anything else)."""
+    response = getattr(error, "response", None)
+    return str((response or {}).get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def full_jitter_backoff(attempt: int, rng: random.Random, base_seconds: float, cap_seconds: float) -> float:
+    """AWS's "full jitter" backoff: uniform in [0, min(cap, base * 2**attempt)]."""
+    return rng.uniform(0, min(cap_seconds, base_seconds * 2**attempt))
+
+
+def wait_for_stream_active(kinesis: Any, stream_name: str, timeout_seconds: float, poll_seconds: float = 0.25) -> None:
+    """Block until ``stream_name`` is ACTIVE (boto3's ``stream_exists`` waiter); ``WaiterError`` past the timeout."""
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName=stream_name,
+        WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max(1, math.ceil(timeout_seconds / poll_seconds))},
     )

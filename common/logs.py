@@ -4,6 +4,7 @@
 ``{"ts": "...", "level": "INFO", "logger": "...", "event": "batch_completed", "batch": 3, "rows": 120}``,
 which both people (``make run`` prints it) and log shippers can read.
 """
+
 from __future__ import annotations
 
 import json

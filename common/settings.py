@@ -4,6 +4,7 @@ Every process of the pipeline reads its configuration at start-up through these 
 so a bad value fails fast with ``SettingError`` ("KINESIS_SHARD_COUNT must be an integer
 >= 1, got 'two'") instead of surfacing later as an obscure boto3 or Spark error.
 """
+
 from __future__ import annotations
 
 import functools
@@ -130,8 +131,11 @@ def known_regions() -> frozenset[str]:
     import boto3
 
     session = boto3.session.Session()
-    return frozenset(region for partition in session.get_available_partitions()
-                     for region in session.get_available_regions("kinesis", partition_name=partition))
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("kinesis", partition_name=partition)
+    )
 
 
 def parse_duration_seconds(name: str, value: str) -> float:

@@ -1,38 +1,36 @@
-"""Print the project's pinned runtime dependencies from pyproject.toml, one per line.
+"""Print the pinned requirements of one deployable from pyproject.toml, one per line.
 
 Used inside image builds so dependencies install in their own (cached) layer before the
-project's source is copied, and so an image can leave out what it never imports:
+project's source is copied; each image installs the core dependencies plus its own extra:
 
-    python3 pyproject_deps.py pyproject.toml --exclude pyspark pandas pyarrow
+    python3 pyproject_deps.py pyproject.toml --extra job
 
-Fails if a dependency is not pinned with '==' (images must be reproducible).
+Fails if a requirement is not pinned with '==' (images must be reproducible).
 """
 
 import argparse
-import re
 import sys
 
 import tomllib
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("pyproject")
-    ap.add_argument("--exclude", nargs="*", default=[])
-    args = ap.parse_args()
-    with open(args.pyproject, "rb") as f:
-        deps = tomllib.load(f)["project"]["dependencies"]
-    excluded = {e.strip().lower().replace("_", "-") for e in args.exclude if e.strip()}
-    out = []
-    for dep in deps:
-        name = re.split(r"[\s\[<>=!~;]", dep, maxsplit=1)[0].lower().replace("_", "-")
-        if name in excluded:
-            continue
-        if "==" not in dep:
-            print(f"unpinned dependency in {args.pyproject}: {dep!r}", file=sys.stderr)
-            return 1
-        out.append(dep)
-    print("\n".join(out))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("pyproject")
+    parser.add_argument("--extra", required=True, help="the optional-dependencies group of the deployable")
+    args = parser.parse_args()
+    with open(args.pyproject, "rb") as file:
+        project = tomllib.load(file)["project"]
+    extras = project["optional-dependencies"]
+    if args.extra not in extras:
+        print(f"no extra {args.extra!r} in {args.pyproject}; have {', '.join(extras)}", file=sys.stderr)
+        return 1
+    requirements = [*project["dependencies"], *extras[args.extra]]
+    unpinned = [requirement for requirement in requirements if "==" not in requirement]
+    if unpinned:
+        print(f"unpinned requirements in {args.pyproject}: {unpinned}", file=sys.stderr)
+        return 1
+    print("\n".join(requirements))
     return 0
 
 

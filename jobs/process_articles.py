@@ -4,6 +4,7 @@ Reads its settings from the environment (see README), starts the ``articles`` an
 ``author_stats`` queries, prints one structured progress line per completed batch, and stops
 cleanly on SIGTERM or Ctrl-C (the checkpoints make the next start resume exactly).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from common.contract import OUTPUTS
 from common.logs import configure_logging, log_event
 from common.settings import SettingError
 from jobs.settings import JobSettings
@@ -30,11 +32,13 @@ def build_spark(settings: JobSettings) -> Any:
     # Python workers must run this interpreter (it has pyarrow and the project), not PATH's python3.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-    builder = SparkSession.builder.appName(settings.app_name) \
-        .config("spark.sql.session.timeZone", "UTC") \
-        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions)) \
-        .config("spark.ui.showConsoleProgress", "false") \
+    builder = (
+        SparkSession.builder.appName(settings.app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.streaming.stateStore.stateSchemaCheck", "true")
+    )
     if settings.spark_master_url:
         builder = builder.master(settings.spark_master_url)
     spark = builder.getOrCreate()
@@ -68,12 +72,17 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
         if not progress or seen.get(query.name) == progress["batchId"]:
             continue
         seen[query.name] = progress["batchId"]
-        log_event(logger, "batch_completed", query=query.name, batch=progress["batchId"],
-                  input_rows=progress.get("numInputRows", 0),
-                  rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
-                  duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
-                  watermark=progress.get("eventTime", {}).get("watermark"),
-                  shards=shard_lag(settings, progress, query.name))
+        log_event(
+            logger,
+            "batch_completed",
+            query=query.name,
+            batch=progress["batchId"],
+            input_rows=progress.get("numInputRows", 0),
+            rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
+            duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
+            watermark=progress.get("eventTime", {}).get("watermark"),
+            shards=shard_lag(settings, progress, query.name),
+        )
 
 
 def stop_between_batches(queries: list[Any], timeout_seconds: float = 30.0) -> None:
@@ -103,9 +112,14 @@ def run(settings: JobSettings) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     queries = start_queries(spark, settings)
-    log_event(logger, "job_started", queries=[q.name for q in queries], spark_ui=spark.sparkContext.uiWebUrl,
-              outputs=[f"{settings.output_root}/{p}/" for p in ("enriched_articles", "author_stats", "quarantine")],
-              checkpoints=settings.checkpoint_location)
+    log_event(
+        logger,
+        "job_started",
+        queries=[q.name for q in queries],
+        spark_ui=spark.sparkContext.uiWebUrl,
+        outputs=[f"{settings.output_root}/{p}/" for p in OUTPUTS],
+        checkpoints=settings.checkpoint_location,
+    )
     seen: dict[str, int] = {}
     exit_code = 0
     while not stop_requested.wait(_POLL_SECONDS):

@@ -13,8 +13,10 @@ Used from ``foreachBatch`` as ``df.write.format("s3parquet").option("path", "s3:
   row counts: the audit trail ``make reconcile`` reads. Plain readers (pyarrow.dataset, DuckDB,
   Spark, Athena) can ignore it: names starting with ``_`` are skipped by all of them.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,8 +76,9 @@ def _ensure_parent(filesystem: Any, name: str) -> None:
         filesystem.create_dir(name.rsplit("/", 1)[0], recursive=True)
 
 
-def object_name(root: str, batch_id: int, partition_id: int, partition_value: str | None,
-                partition_column: str | None) -> str:
+def object_name(
+    root: str, batch_id: int, partition_id: int, partition_value: str | None, partition_column: str | None
+) -> str:
     """The deterministic object name of one (batch, task, partition value)."""
     directory = f"{root}/{partition_column}={partition_value}" if partition_column else root
     return f"{directory}/part-{batch_id:010d}-{partition_id:05d}.parquet"
@@ -97,7 +100,9 @@ class S3ParquetWriter(DataSourceArrowWriter):
             return written
         table = pa.Table.from_batches(batches)
         filesystem, root = self.options.filesystem()
-        partition_id = TaskContext.get().partitionId()
+        context = TaskContext.get()
+        assert context is not None, "write() runs in a Spark task"
+        partition_id = context.partitionId()
         column = self.options.partition_column
         groups: list[tuple[str | None, Any]]
         if column:
@@ -108,8 +113,9 @@ class S3ParquetWriter(DataSourceArrowWriter):
         for value, rows in groups:
             name = object_name(root, self.options.batch_id, partition_id, value, column)
             _ensure_parent(filesystem, name)
-            pq.write_table(rows, name, filesystem=filesystem, row_group_size=self.options.row_group_rows,
-                           compression="zstd")
+            pq.write_table(
+                rows, name, filesystem=filesystem, row_group_size=self.options.row_group_rows, compression="zstd"
+            )
             written.files[name] = rows.num_rows
         return written
 
@@ -140,10 +146,8 @@ class S3ParquetWriter(DataSourceArrowWriter):
             if info.type == fs.FileType.File and marker in info.path:
                 names.add(info.path)
         for name in names:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 filesystem.delete_file(name)
-            except FileNotFoundError:
-                pass
 
 
 class S3ParquetDataSource(DataSource):
@@ -153,5 +157,5 @@ class S3ParquetDataSource(DataSource):
     def name(cls) -> str:
         return "s3parquet"
 
-    def writer(self, schema: StructType, overwrite: bool) -> S3ParquetWriter:
+    def writer(self, schema: StructType, overwrite: bool) -> S3ParquetWriter:  # noqa: ARG002 - Spark's or boto3's signature
         return S3ParquetWriter(SinkOptions.from_options(dict(self.options)))

@@ -1,4 +1,5 @@
 """The job's configuration, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -8,14 +9,17 @@ from dataclasses import dataclass
 from common.settings import AwsSettings, EnvReader, SettingError
 
 AVAILABLE_NOW = "available-now"
+# The streaming queries of the job; each has its checkpoint under CHECKPOINT_LOCATION/<name>.
+QUERY_NAMES = ("articles", "author_stats")
 
 
 def checkpoint_location(env: EnvReader) -> str:
     """An absolute local path (a PVC in Kubernetes): pip's pyspark has no hadoop-aws for s3a://."""
     location = env.string("CHECKPOINT_LOCATION", ".state/checkpoints")
     if "://" in location and not location.startswith("file://"):
-        raise SettingError(f"CHECKPOINT_LOCATION must be a local directory or mounted volume (a PVC in "
-                           f"Kubernetes), got {location!r}")
+        raise SettingError(
+            f"CHECKPOINT_LOCATION must be a local directory or mounted volume (a PVC in Kubernetes), got {location!r}"
+        )
     return os.path.abspath(location.removeprefix("file://"))
 
 
@@ -28,8 +32,10 @@ def author_stats_trigger_interval(env: EnvReader, trigger: str) -> str:
     value = env.optional_string("AUTHOR_STATS_TRIGGER_INTERVAL")
     if trigger.lower() == AVAILABLE_NOW:
         if value is not None and value.lower() != AVAILABLE_NOW:
-            raise SettingError(f"AUTHOR_STATS_TRIGGER_INTERVAL must be unset when TRIGGER_INTERVAL is available-now "
-                               f"(both queries drain the stream and stop), got {value!r}")
+            raise SettingError(
+                f"AUTHOR_STATS_TRIGGER_INTERVAL must be unset when TRIGGER_INTERVAL is available-now "
+                f"(both queries drain the stream and stop), got {value!r}"
+            )
         return AVAILABLE_NOW
     if value is None:
         return trigger

@@ -4,6 +4,7 @@
 variables. To use real AWS, export ``AWS_ENDPOINT_URL=`` (empty): the standard credential
 chain (profile, SSO, IRSA) then applies and no dummy keys are added.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,10 +1,13 @@
 """Starting and stopping the local pipeline's processes, each in its own process group."""
+
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,14 +23,16 @@ class Child:
     log_path: str
 
 
-def start(name: str, command: Sequence[str], env: Mapping[str, str], log_dir: str,
-          stdout: int | IO[bytes] | None = None) -> Child:
+def start(
+    name: str, command: Sequence[str], env: Mapping[str, str], log_dir: str, stdout: int | IO[bytes] | None = None
+) -> Child:
     """Start ``command`` in a new session, output appended to ``<log_dir>/<name>.log`` unless piped."""
     os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, f"{name}.log")
-    target = stdout if stdout is not None else open(log_path, "ab")  # noqa: SIM115 - owned by the child
-    process = subprocess.Popen(list(command), env=dict(env), stdout=target, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    target = stdout if stdout is not None else open(log_path, "ab")  # noqa: SIM115 - the child process owns the file
+    process = subprocess.Popen(
+        list(command), env=dict(env), stdout=target, stderr=subprocess.STDOUT, start_new_session=True
+    )
     return Child(name, process, log_path)
 
 
@@ -39,15 +44,24 @@ def stop_all(children: Sequence[Child], grace_seconds: float = 45.0) -> None:
             child.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
     for child in reversed(children):
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         child.process.wait()
+
+
+def start_moto(log_dir: str, env: Mapping[str, str], port: int | None = None) -> tuple[Child, str]:
+    """``moto_server`` (Kinesis + S3) on 127.0.0.1:``port`` (a free port when None), once it answers.
+
+    Returns the child and its endpoint URL; the log is ``<log_dir>/moto.log``.
+    """
+    port = port or free_port()
+    server = os.path.join(os.path.dirname(sys.executable), "moto_server")
+    child = start("moto", [server, "-H", "127.0.0.1", "-p", str(port)], env, log_dir)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{endpoint}/moto-api/", 30, child)
+    return child, endpoint
 
 
 def port_open(host: str, port: int) -> bool:

@@ -5,6 +5,7 @@ Reads the whole stream and classifies each record with the job's own parser, the
 duplicates and exits 1 unless: enriched ids = distinct valid ids published, quarantined
 = invalid records published, and no article_id appears twice in ``enriched_articles/``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
+from common.contract import ENRICHED_ARTICLES, QUARANTINE, Article, parse_record
 from common.settings import AwsSettings, EnvReader, SettingError
-from jobs.parsing import Article, parse_record
 from ops.defaults import apply_local_defaults
 from ops.outputs import read_output, stream_records
 
@@ -33,8 +34,12 @@ class Reconciliation:
 
     @property
     def balanced(self) -> bool:
-        return (self.duplicates == 0 and self.missing == 0 and self.unexpected == 0
-                and self.quarantined == self.published_invalid)
+        return (
+            self.duplicates == 0
+            and self.missing == 0
+            and self.unexpected == 0
+            and self.quarantined == self.published_invalid
+        )
 
 
 def reconcile(aws: AwsSettings, stream_name: str, bucket: str) -> Reconciliation:
@@ -48,8 +53,8 @@ def reconcile(aws: AwsSettings, stream_name: str, bucket: str) -> Reconciliation
             valid_ids[outcome.article_id] += 1
         else:
             invalid += 1
-    enriched = read_output(aws, bucket, "enriched_articles")
-    quarantined = read_output(aws, bucket, "quarantine")
+    enriched = read_output(aws, bucket, ENRICHED_ARTICLES)
+    quarantined = read_output(aws, bucket, QUARANTINE)
     enriched_ids = Counter(enriched.column("article_id").to_pylist()) if enriched.num_rows else Counter()
     return Reconciliation(
         published=published,
@@ -72,17 +77,22 @@ def main() -> int:
         print(f"reconcile: invalid setting: {error}", file=sys.stderr)
         return 2
     result = reconcile(aws, stream, bucket)
-    print(tabulate([
-        ["published records", result.published],
-        ["  valid, distinct article_id", result.published_valid_ids],
-        ["  valid, republished duplicates (dropped by design)", result.republished_duplicates],
-        ["  invalid", result.published_invalid],
-        ["enriched rows", result.enriched],
-        ["quarantined rows", result.quarantined],
-        ["duplicate article_ids in enriched", result.duplicates],
-        ["valid ids missing from enriched", result.missing],
-        ["enriched ids never published", result.unexpected],
-    ], headers=["", "count"]))
+    print(
+        tabulate(
+            [
+                ["published records", result.published],
+                ["  valid, distinct article_id", result.published_valid_ids],
+                ["  valid, republished duplicates (dropped by design)", result.republished_duplicates],
+                ["  invalid", result.published_invalid],
+                ["enriched rows", result.enriched],
+                ["quarantined rows", result.quarantined],
+                ["duplicate article_ids in enriched", result.duplicates],
+                ["valid ids missing from enriched", result.missing],
+                ["enriched ids never published", result.unexpected],
+            ],
+            headers=["", "count"],
+        )
+    )
     print("BALANCED" if result.balanced else "NOT BALANCED: see the rows above")
     return 0 if result.balanced else 1
 

@@ -7,6 +7,7 @@ stops every process it started. State (checkpoints, position logs, logs) lives u
 ``STATE_DIR`` (default ``.state/``), which ``make reset`` removes. ``CLUSTER=standalone`` runs
 the job on a Spark standalone master with two workers instead of ``local[*]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,16 +21,24 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from common.contract import OUTPUTS
 from common.settings import EnvReader, SettingError
 from jobs.settings import JobSettings
 from ops.defaults import state_dir as default_state_dir
 from ops.defaults import with_local_defaults
-from ops.processes import Child, port_open, start, stop_all, wait_for_http
+from ops.processes import Child, port_open, start, start_moto, stop_all, wait_for_http
 from ops.standalone import start_cluster, submit_command
 from publisher.settings import PublisherSettings
 
-_PROGRESS_EVENTS = {"job_started", "batch_completed", "articles_batch_written", "query_failed", "job_stopped",
-                    "kinesis_retry", "stop_requested"}
+_PROGRESS_EVENTS = {
+    "job_started",
+    "batch_completed",
+    "articles_batch_written",
+    "query_failed",
+    "job_stopped",
+    "kinesis_retry",
+    "stop_requested",
+}
 
 
 def local_environment(state: str) -> dict[str, str]:
@@ -47,14 +56,20 @@ def describe(event: dict[str, Any]) -> str | None:
         return None
     stamp = str(event.get("ts", ""))[11:19]
     if name == "batch_completed":
-        lag = ", ".join(f"{shard[-3:]}: {info.get('records')} rec/{info.get('millis_behind_latest')} ms behind"
-                        for shard, info in (event.get("shards") or {}).items())
-        return (f"{stamp} {event['query']:<12} batch {event['batch']:>5}  {event['input_rows']:>6} rows "
-                f"{event['rows_per_second']:>9} rows/s  {event['duration_ms']} ms  watermark {event['watermark']}"
-                f"  [{lag}]")
+        lag = ", ".join(
+            f"{shard[-3:]}: {info.get('records')} rec/{info.get('millis_behind_latest')} ms behind"
+            for shard, info in (event.get("shards") or {}).items()
+        )
+        return (
+            f"{stamp} {event['query']:<12} batch {event['batch']:>5}  {event['input_rows']:>6} rows "
+            f"{event['rows_per_second']:>9} rows/s  {event['duration_ms']} ms  watermark {event['watermark']}"
+            f"  [{lag}]"
+        )
     if name == "articles_batch_written":
-        return f"{stamp} articles     batch {event['batch']:>5}  enriched {event['enriched']}, " \
-               f"quarantined {event['quarantined']}"
+        return (
+            f"{stamp} articles     batch {event['batch']:>5}  enriched {event['enriched']}, "
+            f"quarantined {event['quarantined']}"
+        )
     details = {k: v for k, v in event.items() if k not in ("ts", "level", "logger", "event")}
     return f"{stamp} {name}: {json.dumps(details)[:400]}"
 
@@ -97,17 +112,31 @@ def discard_stale_checkpoints(checkpoint_location: str, state_dir: str) -> bool:
 
 def banner(env: dict[str, str], state_dir: str, bucket: str, emulator_started: bool) -> str:
     endpoint = env["AWS_ENDPOINT_URL"]
-    return "\n".join([
-        "article-pipeline is starting (Ctrl-C stops everything):",
-        f"  emulator      {endpoint} ({'moto_server started here' if emulator_started else 'already running'})",
-        f"  publisher     http://{env['PUBLISHER_BIND']}/health   metrics: /metrics",
-        "  Spark UI      http://127.0.0.1:4040 (and :4041 when busy)",
-        f"  outputs       s3://{bucket}/enriched_articles/  s3://{bucket}/author_stats/  s3://{bucket}/quarantine/",
-        "  look at them  make inspect      reconcile: make reconcile",
-        f"  state, logs   {state_dir}/ (make reset removes it)",
-        "  author_stats rows appear once the watermark passes a window's end (a few minutes in);",
-        "  enriched_articles/ is the low-latency output.",
-    ])
+    return "\n".join(
+        [
+            "article-pipeline is starting (Ctrl-C stops everything):",
+            f"  emulator      {endpoint} ({'moto_server started here' if emulator_started else 'already running'})",
+            f"  publisher     http://{env['PUBLISHER_BIND']}/health   metrics: /metrics",
+            "  Spark UI      http://127.0.0.1:4040 (and :4041 when busy)",
+            "  outputs       " + "  ".join(f"s3://{bucket}/{name}/" for name in OUTPUTS),
+            "  look at them  make inspect      reconcile: make reconcile",
+            f"  state, logs   {state_dir}/ (make reset removes it)",
+            "  author_stats rows appear once the watermark passes a window's end (a few minutes in);",
+            "  enriched_articles/ is the low-latency output.",
+        ]
+    )
+
+
+def job_command(cluster: str, env: dict[str, str], log_dir: str, children: list[Child]) -> list[str]:
+    """The command that runs the job: in-process ``local[*]``, or submitted to a standalone cluster started here."""
+    job_file = os.path.join(os.getcwd(), "jobs", "process_articles.py")
+    if cluster != "standalone":
+        return [sys.executable, job_file]
+    standalone = start_cluster(env, log_dir)
+    children.extend(standalone.children)
+    env["SPARK_MASTER_URL"] = standalone.master_url
+    print(f"spark standalone: master {standalone.master_url}, UI {standalone.ui_url}, 2 workers", flush=True)
+    return submit_command(standalone.master_url, job_file)
 
 
 def main() -> int:
@@ -137,33 +166,29 @@ def main() -> int:
     emulator_started = False
     try:
         if endpoint.hostname in ("127.0.0.1", "localhost") and not port_open(endpoint.hostname, endpoint.port or 80):
-            children.append(start("moto", [os.path.join(os.path.dirname(sys.executable), "moto_server"),
-                                           "-H", "127.0.0.1", "-p", str(endpoint.port or 80)], env, log_dir))
-            wait_for_http(f"{env['AWS_ENDPOINT_URL']}/moto-api/", 30, children[-1])
+            children.append(start_moto(log_dir, env, endpoint.port or 80)[0])
             emulator_started = True
             if discard_stale_checkpoints(job_settings.checkpoint_location, state_dir):
-                print(f"moto_server started empty: removed the previous run's checkpoints "
-                      f"({job_settings.checkpoint_location}), which belong to a stream that is gone", flush=True)
+                print(
+                    f"moto_server started empty: removed the previous run's checkpoints "
+                    f"({job_settings.checkpoint_location}), which belong to a stream that is gone",
+                    flush=True,
+                )
         print(banner(env, state_dir, job_settings.bucket_name, emulator_started), flush=True)
         children.append(start("publisher", [sys.executable, "-m", "publisher"], env, log_dir))
         wait_for_http(f"http://{publisher_settings.bind}/health/live", 60, children[-1])
         print(f"publisher ready: http://{publisher_settings.bind}/health", flush=True)
-        job_file = os.path.join(os.getcwd(), "jobs", "process_articles.py")
-        command = [sys.executable, job_file]
-        if cluster == "standalone":
-            standalone = start_cluster(env, log_dir)
-            children.extend(standalone.children)
-            env["SPARK_MASTER_URL"] = standalone.master_url
-            command = submit_command(standalone.master_url, job_file)
-            print(f"spark standalone: master {standalone.master_url}, UI {standalone.ui_url}, 2 workers", flush=True)
-        job = start("job", command, env, log_dir, stdout=subprocess.PIPE)
+        job = start("job", job_command(cluster, env, log_dir, children), env, log_dir, stdout=subprocess.PIPE)
         children.append(job)
         threading.Thread(target=follow_job, args=(job,), daemon=True).start()
         while not stopping.wait(0.5):
             for child in children:
                 if child.process.poll() is not None:
-                    print(f"{child.name} exited with code {child.process.returncode}; see {child.log_path}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"{child.name} exited with code {child.process.returncode}; see {child.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     stopping.set()
                     return 1
         return 0

@@ -4,6 +4,7 @@ Mirrors the seed's topology (master + two workers) without downloads: ``spark-cl
 inside the pyspark wheel. The job is submitted with ``spark-submit``; its Python code reaches
 the executors through the installed package (the workers run this same virtual environment).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,21 +39,56 @@ def alive_workers(ui_url: str) -> int:
         return 0
 
 
-def start_cluster(env: Mapping[str, str], log_dir: str, workers: int = 2, timeout_seconds: float = 90) -> StandaloneCluster:
+def start_cluster(
+    env: Mapping[str, str], log_dir: str, workers: int = 2, timeout_seconds: float = 90
+) -> StandaloneCluster:
     """Start the master and ``workers`` workers (1 core, 1 GiB each); wait until all registered."""
     port = env.get("SPARK_MASTER_PORT", "7077")
     ui_port = env.get("SPARK_MASTER_WEBUI_PORT", "8080")
     spark_class = os.path.join(spark_home(), "bin", "spark-class")
     master_url = f"spark://127.0.0.1:{port}"
     ui_url = f"http://127.0.0.1:{ui_port}"
-    children = [start("spark-master", [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                                       "--port", port, "--webui-port", ui_port], env, log_dir)]
+    children = [
+        start(
+            "spark-master",
+            [
+                spark_class,
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--webui-port",
+                ui_port,
+            ],
+            env,
+            log_dir,
+        )
+    ]
     wait_for_http(ui_url, timeout_seconds, children[0])
     for index in range(workers):
-        children.append(start(f"spark-worker-{index + 1}", [
-            spark_class, "org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
-            "--cores", "1", "--memory", "1g", "--webui-port", "0",
-            "--work-dir", os.path.join(log_dir, f"worker-{index + 1}")], env, log_dir))
+        children.append(
+            start(
+                f"spark-worker-{index + 1}",
+                [
+                    spark_class,
+                    "org.apache.spark.deploy.worker.Worker",
+                    master_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--cores",
+                    "1",
+                    "--memory",
+                    "1g",
+                    "--webui-port",
+                    "0",
+                    "--work-dir",
+                    os.path.join(log_dir, f"worker-{index + 1}"),
+                ],
+                env,
+                log_dir,
+            )
+        )
     deadline = time.monotonic() + timeout_seconds
     while alive_workers(ui_url) < workers:
         for child in children:
@@ -66,6 +102,17 @@ def start_cluster(env: Mapping[str, str], log_dir: str, workers: int = 2, timeou
 
 def submit_command(master_url: str, job_file: str) -> list[str]:
     """``spark-submit`` of the job to the standalone master (executors use this interpreter)."""
-    return [os.path.join(spark_home(), "bin", "spark-submit"), "--master", master_url,
-            "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=768m",
-            "--conf", "spark.cores.max=2", "--conf", f"spark.pyspark.python={sys.executable}", job_file]
+    return [
+        os.path.join(spark_home(), "bin", "spark-submit"),
+        "--master",
+        master_url,
+        "--conf",
+        "spark.executor.cores=1",
+        "--conf",
+        "spark.executor.memory=768m",
+        "--conf",
+        "spark.cores.max=2",
+        "--conf",
+        f"spark.pyspark.python={sys.executable}",
+        job_file,
+    ]

@@ -1,4 +1,5 @@
 """``make status``: one screen with the pipeline's health, stream, lag, latest batches and row counts."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,12 @@ from urllib.request import urlopen
 from tabulate import tabulate
 
 from common.aws import client
+from common.contract import OUTPUTS
 from common.settings import SettingError
 from jobs.kinesis.position_log import open_position_log
-from jobs.settings import JobSettings
+from jobs.settings import QUERY_NAMES, JobSettings
 from ops.defaults import apply_local_defaults
 from publisher.settings import PublisherSettings
-
-QUERIES = ("articles", "author_stats")
-OUTPUTS = ("enriched_articles", "author_stats", "quarantine")
 
 
 def latest_log_entry(directory: str) -> tuple[int, str] | None:
@@ -33,8 +32,8 @@ def latest_log_entry(directory: str) -> tuple[int, str] | None:
 
 
 def query_rows(settings: JobSettings) -> list[list[Any]]:
-    rows = []
-    for query in QUERIES:
+    rows: list[list[Any]] = []
+    for query in QUERY_NAMES:
         root = os.path.join(settings.checkpoint_location, query)
         offsets = latest_log_entry(os.path.join(root, "offsets"))
         commits = latest_log_entry(os.path.join(root, "commits"))
@@ -45,11 +44,14 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
         offset = json.loads(offsets[1].splitlines()[2])
         log = open_position_log(settings.source_options(query)["positionLog"], offset["run"], settings.aws)
         entries = {shard: log.get(offset["batch"], shard) for shard in offset["shards"]}
-        lag = ", ".join(f"{shard[-3:]}: {entry.millis_behind_latest} ms" if entry else f"{shard[-3:]}: reading"
-                        for shard, entry in entries.items())
+        lag = ", ".join(
+            f"{shard[-3:]}: {entry.millis_behind_latest} ms" if entry else f"{shard[-3:]}: reading"
+            for shard, entry in entries.items()
+        )
         read = sum(entry.records for entry in entries.values() if entry)
         watermark = datetime.fromtimestamp(metadata["batchWatermarkMs"] / 1000, timezone.utc).isoformat(
-            timespec="seconds")
+            timespec="seconds"
+        )
         rows.append([query, offsets[0], commits[0] if commits else "-", read, watermark, lag])
     return rows
 
@@ -57,7 +59,7 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
 def output_rows(settings: JobSettings) -> list[list[Any]]:
     """Rows per output, summed from the per-batch manifests (cheap: no Parquet is read)."""
     s3 = client("s3", settings.aws)
-    rows = []
+    rows: list[list[Any]] = []
     for prefix in OUTPUTS:
         total, batches = 0, 0
         paginator = s3.get_paginator("list_objects_v2")
@@ -67,7 +69,7 @@ def output_rows(settings: JobSettings) -> list[list[Any]]:
                     manifest = json.loads(s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read())
                     total += manifest["rows"]
                     batches += 1
-        except Exception as error:  # noqa: BLE001 - show the problem on the screen, keep going
+        except Exception as error:
             rows.append([f"s3://{settings.bucket_name}/{prefix}/", "-", f"unreadable: {error}"[:80]])
             continue
         rows.append([f"s3://{settings.bucket_name}/{prefix}/", total, batches])
@@ -85,12 +87,17 @@ def publisher_health(bind: str) -> list[list[Any]]:
 
 def stream_rows(settings: JobSettings) -> list[list[Any]]:
     try:
-        summary = client("kinesis", settings.aws).describe_stream_summary(
-            StreamName=settings.stream_name)["StreamDescriptionSummary"]
-    except Exception as error:  # noqa: BLE001
+        summary = client("kinesis", settings.aws).describe_stream_summary(StreamName=settings.stream_name)[
+            "StreamDescriptionSummary"
+        ]
+    except Exception as error:
         return [["stream", settings.stream_name], ["status", f"unreachable: {error}"[:100]]]
-    return [["stream", settings.stream_name], ["status", summary["StreamStatus"]],
-            ["open shards", summary["OpenShardCount"]], ["retention (h)", summary["RetentionPeriodHours"]]]
+    return [
+        ["stream", settings.stream_name],
+        ["status", summary["StreamStatus"]],
+        ["open shards", summary["OpenShardCount"]],
+        ["retention (h)", summary["RetentionPeriodHours"]],
+    ]
 
 
 def main() -> int:
@@ -101,15 +108,21 @@ def main() -> int:
     except SettingError as error:
         print(f"status: invalid setting: {error}", file=sys.stderr)
         return 2
-    print(f"article-pipeline status  {datetime.now(timezone.utc).isoformat(timespec='seconds')}  "
-          f"endpoint {settings.aws.endpoint_url or 'AWS'}")
+    print(
+        f"article-pipeline status  {datetime.now(timezone.utc).isoformat(timespec='seconds')}  "
+        f"endpoint {settings.aws.endpoint_url or 'AWS'}"
+    )
     print("\n== publisher  http://" + publisher.bind + "/health")
     print(tabulate(publisher_health(publisher.bind), tablefmt="plain"))
     print("\n== kinesis")
     print(tabulate(stream_rows(settings), tablefmt="plain"))
     print("\n== queries")
-    print(tabulate(query_rows(settings), headers=["query", "latest batch", "committed", "records read",
-                                                  "watermark", "lag per shard"]))
+    print(
+        tabulate(
+            query_rows(settings),
+            headers=["query", "latest batch", "committed", "records read", "watermark", "lag per shard"],
+        )
+    )
     print("\n== outputs (from manifests)")
     print(tabulate(output_rows(settings), headers=["output", "rows", "batches"]))
     return 0

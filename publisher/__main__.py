@@ -3,9 +3,12 @@
 One worker process (the publishing thread lives in it) with a few threads for the probes.
 gunicorn's graceful SIGTERM lets the worker exit normally, which flushes the buffer.
 """
+
 from __future__ import annotations
 
 import sys
+
+from gunicorn.app.wsgiapp import run
 
 from common.settings import SettingError
 from publisher.settings import PublisherSettings
@@ -17,11 +20,16 @@ def main() -> int:
     except SettingError as error:
         print(f"article-publisher: invalid setting: {error}", file=sys.stderr)
         return 2
-    from gunicorn.app.wsgiapp import run
-
-    sys.argv = ["gunicorn", "--config", "python:publisher.gunicorn_conf", "--bind", settings.bind,
-                "publisher.app:create_app()"]
-    return run()
+    sys.argv = [
+        "gunicorn",
+        "--config",
+        "python:publisher.gunicorn_conf",
+        "--bind",
+        settings.bind,
+        "publisher.bootstrap:build()",
+    ]
+    run()
+    return 0
 
 
 if __name__ == "__main__":

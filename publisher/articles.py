@@ -4,12 +4,15 @@ Bodies are 1-12 paragraphs of 2-8 sentences (roughly 30 to 1,500 words), drawn f
 of Faker sentences made once, so generating thousands of articles a second stays cheap.
 Authors come from a bounded set so each sliding window holds several articles per author.
 """
+
 from __future__ import annotations
 
 import random
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+
+from faker import Faker
 
 CATEGORIES = ("politics", "business", "technology", "science", "health", "sports", "culture", "world")
 _SENTENCE_POOL = 2_000
@@ -19,8 +22,6 @@ class ArticleGenerator:
     """Makes article dicts following the data contract (see docs/data-contract.md)."""
 
     def __init__(self, seed: int | None = None, authors: int = 8) -> None:
-        from faker import Faker
-
         faker = Faker("en_US")
         faker.seed_instance(seed)
         self._random = random.Random(seed)

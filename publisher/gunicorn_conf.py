@@ -3,6 +3,7 @@
 gunicorn's own messages use the same one-JSON-object-per-line format as the rest of the
 pipeline (``common.logs``); the access log is off (probes would flood it).
 """
+
 import os
 
 workers = 1

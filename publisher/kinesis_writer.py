@@ -6,6 +6,7 @@ exponential backoff and full jitter, until all are accepted or the deadline pass
 still failing then are returned to the caller, which keeps them buffered: nothing accepted
 by the publisher is dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,13 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from common.aws import THROTTLE_CODES, error_code, full_jitter_backoff
 from common.logs import log_event
 
 logger = logging.getLogger("publisher.kinesis")
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
-THROTTLE_CODES = {"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"}
+BASE_BACKOFF_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,6 @@ class WriterStats:
     published: int = 0
     retried: int = 0
     throttled: int = 0
-    failed_calls: int = 0
     last_publish_time: float | None = None
     last_error: str | None = None
 
@@ -64,9 +66,16 @@ def chunk_records(records: Sequence[Record]) -> list[list[Record]]:
 class KinesisWriter:
     """Sends records to one stream; thread-safe counters for /health and /metrics."""
 
-    def __init__(self, client: Any, stream_name: str, retry_deadline_seconds: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 on_call: Callable[[float, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        stream_name: str,
+        *,
+        retry_deadline_seconds: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        on_call: Callable[[float, int, int], None] | None = None,
+    ) -> None:
         self.client = client
         self.stream_name = stream_name
         self.retry_deadline_seconds = retry_deadline_seconds
@@ -84,11 +93,10 @@ class KinesisWriter:
                 StreamName=self.stream_name,
                 Records=[{"PartitionKey": r.partition_key, "Data": r.data} for r in batch],
             )
-        except Exception as error:  # noqa: BLE001 - connection errors, 5xx, throttling: all retried
+        except Exception as error:
             with self._lock:
-                self.stats.failed_calls += 1
                 self.stats.last_error = f"{type(error).__name__}: {error}"[:500]
-                if any(code in str(error) for code in THROTTLE_CODES):
+                if error_code(error) in THROTTLE_CODES:
                     self.stats.throttled += len(batch)
             if self.on_call:
                 self.on_call(time.monotonic() - started, 0, len(batch))
@@ -122,12 +130,20 @@ class KinesisWriter:
                 self.stats.retried += len(failed)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                log_event(logger, "put_records_gave_up", logging.WARNING, records=len(failed),
-                          error=self.stats.last_error)
+                log_event(
+                    logger, "put_records_gave_up", logging.WARNING, records=len(failed), error=self.stats.last_error
+                )
                 return failed
-            backoff = min(remaining, self.rng.uniform(0, min(5.0, 0.05 * 2**attempt)))
-            log_event(logger, "put_records_retry", logging.INFO, records=len(failed), attempt=attempt,
-                      backoff_s=round(backoff, 3), error=self.stats.last_error)
+            backoff = min(remaining, full_jitter_backoff(attempt, self.rng, BASE_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS))
+            log_event(
+                logger,
+                "put_records_retry",
+                logging.INFO,
+                records=len(failed),
+                attempt=attempt,
+                backoff_s=round(backoff, 3),
+                error=self.stats.last_error,
+            )
             self.sleep(backoff)
             pending = failed
         return []

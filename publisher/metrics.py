@@ -1,4 +1,5 @@
 """Prometheus metrics of the publisher, on a registry of its own (one per app)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,10 +21,15 @@ class PublisherMetrics:
         return cls(
             registry=registry,
             published=Counter("articles_published", "Articles Kinesis accepted", registry=registry),
-            failed=Counter("article_records_failed", "Records a PutRecords call did not accept (retried)",
-                           registry=registry),
-            put_latency=Histogram("put_records_seconds", "PutRecords call latency", registry=registry,
-                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)),
+            failed=Counter(
+                "article_records_failed", "Records a PutRecords call did not accept (retried)", registry=registry
+            ),
+            put_latency=Histogram(
+                "put_records_seconds",
+                "PutRecords call latency",
+                registry=registry,
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            ),
             buffered=Gauge("articles_buffered", "Articles generated and waiting to be published", registry=registry),
         )
 

@@ -1,14 +1,40 @@
-"""Creating the stream and bucket the pipeline needs, idempotently, at start-up."""
+"""The AWS resources the publisher needs: created idempotently at start-up, probed for /health."""
+
 from __future__ import annotations
 
 import logging
 import time
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+from common.aws import wait_for_stream_active
 from common.logs import log_event
 from common.settings import SettingError
+from publisher.settings import PublisherSettings
 
 logger = logging.getLogger("publisher.resources")
+_REACHABILITY_CACHE_SECONDS = 2.0
+
+
+class StreamProbe:
+    """Whether the stream answers DescribeStreamSummary, cached briefly so probes stay cheap."""
+
+    def __init__(self, kinesis: Any, stream_name: str) -> None:
+        self.kinesis = kinesis
+        self.stream_name = stream_name
+        self._checked_at = 0.0
+        self._reachable = False
+
+    def reachable(self) -> bool:
+        if time.monotonic() - self._checked_at > _REACHABILITY_CACHE_SECONDS:
+            try:
+                summary = self.kinesis.describe_stream_summary(StreamName=self.stream_name)
+                self._reachable = summary["StreamDescriptionSummary"]["StreamStatus"] in ("ACTIVE", "UPDATING")
+            except Exception:
+                self._reachable = False
+            self._checked_at = time.monotonic()
+        return self._reachable
 
 
 def ensure_stream(kinesis: Any, stream_name: str, shard_count: int, timeout_seconds: float) -> None:
@@ -25,15 +51,12 @@ def ensure_stream(kinesis: Any, stream_name: str, shard_count: int, timeout_seco
             log_event(logger, "stream_created", stream=stream_name, shards=shard_count)
         except kinesis.exceptions.ResourceInUseException:
             pass  # created meanwhile by another replica
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        status = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]["StreamStatus"]
-        if status == "ACTIVE":
-            return
-        if time.monotonic() > deadline:
-            raise SettingError(f"KINESIS_STREAM_NAME {stream_name!r} did not become ACTIVE within "
-                               f"{timeout_seconds:.0f} s (status {status})")
-        time.sleep(0.25)
+    try:
+        wait_for_stream_active(kinesis, stream_name, timeout_seconds)
+    except WaiterError as error:
+        raise SettingError(
+            f"KINESIS_STREAM_NAME {stream_name!r} did not become ACTIVE within {timeout_seconds:.0f} s ({error})"
+        ) from error
 
 
 def ensure_bucket(s3: Any, bucket_name: str, region: str) -> None:
@@ -54,21 +77,24 @@ def ensure_bucket(s3: Any, bucket_name: str, region: str) -> None:
         pass
 
 
-def ensure_resources(kinesis: Any, s3: Any, stream_name: str, shard_count: int, bucket_name: str, region: str,
-                     endpoint: str | None, timeout_seconds: float) -> None:
-    """Both resources, retrying an unreachable endpoint until ``timeout_seconds``, then failing fast."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+def ensure_resources(kinesis: Any, s3: Any, settings: PublisherSettings) -> None:
+    """Stream and bucket, retrying an unreachable endpoint until the start-up timeout, then failing fast."""
+    stream_name, timeout_seconds, endpoint = (
+        settings.stream_name,
+        settings.startup_timeout_seconds,
+        settings.aws.endpoint_url,
+    )
     deadline = time.monotonic() + timeout_seconds
     while True:
         try:
-            ensure_stream(kinesis, stream_name, shard_count, timeout_seconds)
-            ensure_bucket(s3, bucket_name, region)
+            ensure_stream(kinesis, stream_name, settings.shard_count, timeout_seconds)
+            ensure_bucket(s3, settings.bucket_name, settings.aws.region)
             return
         except (BotoCoreError, ClientError) as error:
             if time.monotonic() > deadline:
                 where = f"AWS_ENDPOINT_URL {endpoint}" if endpoint else "AWS (no AWS_ENDPOINT_URL set)"
-                raise SettingError(f"{where} is unreachable or refused the request after {timeout_seconds:.0f} s: "
-                                   f"{error}") from error
+                raise SettingError(
+                    f"{where} is unreachable or refused the request after {timeout_seconds:.0f} s: {error}"
+                ) from error
             log_event(logger, "aws_not_ready", logging.WARNING, error=str(error)[:200])
             time.sleep(1.0)

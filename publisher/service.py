@@ -4,6 +4,7 @@ Runs in one background thread. Articles generated but not yet accepted by Kinesi
 the buffer (bounded) and are retried; ``stop()`` flushes the buffer before returning, so a
 SIGTERM loses nothing the publisher has generated.
 """
+
 from __future__ import annotations
 
 import json
@@ -118,13 +119,16 @@ class PublisherService:
         stats = self.writer.stats
         stalled = bool(self.buffered) and time.monotonic() - self._last_success > STALL_SECONDS
         healthy = stream_reachable and not stalled
-        return HealthReport(healthy, {
-            "status": "ok" if healthy else "unavailable",
-            "stream_reachable": stream_reachable,
-            "articles_generated": self.generated,
-            "articles_published": stats.published,
-            "articles_buffered": self.buffered,
-            "last_publish_time": stats.last_publish_time,
-            "last_error": stats.last_error,
-            "done": self.done,
-        })
+        return HealthReport(
+            healthy,
+            {
+                "status": "ok" if healthy else "unavailable",
+                "stream_reachable": stream_reachable,
+                "articles_generated": self.generated,
+                "articles_published": stats.published,
+                "articles_buffered": self.buffered,
+                "last_publish_time": stats.last_publish_time,
+                "last_error": stats.last_error,
+                "done": self.done,
+            },
+        )

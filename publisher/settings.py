@@ -1,4 +1,5 @@
 """The publisher's configuration, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -3,6 +3,7 @@
 Tests talk to the emulator over HTTP, never to mocks of boto3. Each test gets its own
 stream and bucket names so tests stay independent within one emulator process.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,21 +13,27 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pipeline_testing import start_moto
 
 from common.aws import client
 from common.settings import AwsSettings
+from ops.processes import start_moto, stop_all
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a moto_server started for this test session (dummy credentials in os.environ)."""
-    os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-                       "AWS_DEFAULT_REGION": "us-east-1", "SPARK_LOCAL_IP": "127.0.0.1"})
-    process, endpoint = start_moto(tmp_path_factory.mktemp("moto") / "moto.log")
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        }
+    )
+    child, endpoint = start_moto(str(tmp_path_factory.mktemp("moto")), os.environ)
     yield endpoint
-    process.terminate()
-    process.wait(10)
+    stop_all([child], grace_seconds=10)
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +66,14 @@ def spark(moto_endpoint: str) -> Iterator[Any]:
 
     from jobs.pipeline import register_data_sources
 
-    session = SparkSession.builder.master("local[2]").appName("article-pipeline-tests") \
-        .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", "2") \
-        .config("spark.ui.enabled", "false").getOrCreate()
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("article-pipeline-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     register_data_sources(session)
     yield session

@@ -17,6 +17,7 @@ Before each wrapped call, each kind fires with its rate and raises what the real
 Only the executors' clients (GetShardIterator, GetRecords) are wrapped; the driver's
 ListShards is not. Faults are never on unless the option or variable is set.
 """
+
 from __future__ import annotations
 
 import random
@@ -74,11 +75,13 @@ def client_error(code: str, message: str, status: int, operation: str, client: A
     """The ``ClientError`` botocore raises for ``code`` (the client's modeled subclass when it has one)."""
     from botocore.exceptions import ClientError
 
-    response = {"Error": {"Code": code, "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": status, "RetryAttempts": 0}}
+    response = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status, "RetryAttempts": 0},
+    }
     exceptions = getattr(client, "exceptions", None)
     error_class = exceptions.from_code(code) if exceptions is not None else ClientError
-    return error_class(response, operation)
+    return error_class(response, operation)  # type: ignore[arg-type]  # a real response has this shape
 
 
 class FaultyKinesisClient:
@@ -99,6 +102,7 @@ class FaultyKinesisClient:
         def call(**kwargs: Any) -> Any:
             self._maybe_fail(operation)
             return target(**kwargs)
+
         return call
 
     def _maybe_fail(self, operation: str) -> None:
@@ -119,9 +123,13 @@ class FaultyKinesisClient:
         if kind == "server_error":
             return client_error("InternalFailure", "Internal service failure (injected)", 500, operation, self._client)
         if kind == "expire_iterator":
-            return client_error("ExpiredIteratorException", "Iterator expired (injected)", 400, operation,
-                                self._client)
+            return client_error("ExpiredIteratorException", "Iterator expired (injected)", 400, operation, self._client)
         if kind == "access_denied":
-            return client_error("AccessDeniedException", "not authorized to perform kinesis:" + operation +
-                                " (injected)", 400, operation, self._client)
+            return client_error(
+                "AccessDeniedException",
+                "not authorized to perform kinesis:" + operation + " (injected)",
+                400,
+                operation,
+                self._client,
+            )
         return EndpointConnectionError(endpoint_url="http://kinesis.injected-fault.invalid")

@@ -8,6 +8,7 @@ a task wins; a retried or speculative attempt adopts the winner's end, so a repl
 returns exactly the same records. ``run`` is the checkpoint's own id, so a log left behind by
 a deleted checkpoint can never be mistaken for the current one.
 """
+
 from __future__ import annotations
 
 import json
@@ -134,11 +135,11 @@ class S3PositionLog:
         stale: list[dict[str, str]] = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
-                batch_name = item["Key"][len(self.prefix):].split("/", 1)[0]
+                batch_name = item["Key"][len(self.prefix) :].split("/", 1)[0]
                 if batch_name.isdigit() and int(batch_name) < batch:
                     stale.append({"Key": item["Key"]})
         for start in range(0, len(stale), 1000):
-            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": stale[start:start + 1000]})
+            self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": stale[start : start + 1000]})
         return len({key["Key"].rsplit("/", 2)[-2] for key in stale})
 
 

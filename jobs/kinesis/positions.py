@@ -17,6 +17,7 @@ stopped in the position log; ``plan_next_offset`` turns batch n's log entries in
 start positions, dropping finished (closed and fully read) shards and adding shards whose
 parents are all finished, so records of one partition key stay in order across resharding.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -125,8 +126,15 @@ def new_offset(initial: Position, limit: int, stream_created: float | None = Non
     ``stream_created`` (the stream's creation time, epoch seconds) identifies the stream the
     checkpoint belongs to: a stream deleted and recreated under the same name is another one.
     """
-    return {"run": uuid.uuid4().hex, "batch": 0, "limit": limit, "initial": initial, "done": [], "shards": {},
-            "stream_created": stream_created}
+    return {
+        "run": uuid.uuid4().hex,
+        "batch": 0,
+        "limit": limit,
+        "initial": initial,
+        "done": [],
+        "shards": {},
+        "stream_created": stream_created,
+    }
 
 
 def plan_next_offset(

@@ -6,8 +6,10 @@ previous attempt recorded, it instead stops exactly there, so a replayed batch r
 same records. KPL aggregated records are split into their user records, each keeping the
 sub-sequence number that makes a position inside an aggregate exact.
 """
+
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
@@ -17,22 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from common.aws import RETRYABLE_CODES, error_code, full_jitter_backoff
 from common.logs import log_event
 from jobs.kinesis.positions import Position, ShardEnd, is_consumed, iterator_request, position_after, sequence_key
 
 logger = logging.getLogger("jobs.kinesis")
 
 _KPL_MAGIC = b"\xf3\x89\x9a\xc2"
-_RETRYABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "ThrottlingException",
-    "InternalFailure",
-    "InternalFailureException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "KMSThrottlingException",
-}
 # Kinesis allows 5 GetRecords calls per second per shard.
 _MIN_SECONDS_BETWEEN_CALLS = 0.2
 BASE_BACKOFF_SECONDS = 0.1
@@ -62,7 +55,7 @@ def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | No
     """User records (partition key, data) of a KPL aggregated record, or None if ``data`` is not one."""
     if not data.startswith(_KPL_MAGIC) or len(data) <= len(_KPL_MAGIC) + 16:
         return None
-    message, digest = data[len(_KPL_MAGIC):-16], data[-16:]
+    message, digest = data[len(_KPL_MAGIC) : -16], data[-16:]
     if hashlib.md5(message).digest() != digest:
         return None
     # aws_kinesis_agg's generated messages_pb2 imports ``config_pb2`` as a top-level module; its
@@ -72,21 +65,15 @@ def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | No
     aggregated = messages_pb2.AggregatedRecord()
     try:
         aggregated.ParseFromString(message)
-    except Exception:  # noqa: BLE001 - not an aggregate after all: keep the bytes as one record
+    except Exception:
         return None
     keys = list(aggregated.partition_key_table)
     return [(keys[r.partition_key_index] if keys else partition_key, r.data) for r in aggregated.records]
 
 
-def error_code(error: BaseException) -> str:
-    """The AWS error code of a botocore ``ClientError`` ('' for anything else)."""
-    response = getattr(error, "response", None)
-    return (response or {}).get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
-
-
 def backoff_seconds(attempt: int, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(10 s, 0.1 s * 2**attempt)]."""
-    return rng.uniform(0, min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2**attempt))
+    return full_jitter_backoff(attempt, rng, BASE_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS)
 
 
 def call_with_retries(
@@ -128,7 +115,7 @@ def call_with_retries(
                     f"{what}: {error}. The job's credentials lack permission: grant kinesis:ListShards, "
                     "kinesis:GetShardIterator, kinesis:GetRecords and kinesis:DescribeStreamSummary."
                 ) from error
-            if code not in _RETRYABLE_CODES and status < 500:
+            if code not in RETRYABLE_CODES and status < 500:
                 raise
             failure: Exception = error
         except (BotoConnectionError, HTTPClientError) as error:
@@ -143,9 +130,16 @@ def call_with_retries(
                 "records per batch, or check the endpoint and the stream's capacity."
             ) from failure
         backoff = min(deadline_seconds - elapsed, backoff_seconds(attempt, rng))
-        log_event(logger, "kinesis_retry", logging.WARNING, call=what, attempt=attempt,
-                  error=error_code(failure) or type(failure).__name__, detail=str(failure)[:200],
-                  backoff_s=round(backoff, 3))
+        log_event(
+            logger,
+            "kinesis_retry",
+            logging.WARNING,
+            call=what,
+            attempt=attempt,
+            error=error_code(failure) or type(failure).__name__,
+            detail=str(failure)[:200],
+            backoff_s=round(backoff, 3),
+        )
         if on_retry is not None:
             on_retry(failure)
         sleep(backoff)
@@ -158,9 +152,17 @@ class ShardReader:
     the expired iterators renewed, over the reader's life; both go into the position log.
     """
 
-    def __init__(self, client: Any, stream_name: str, shard_id: str, limits: ReadLimits,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        stream_name: str,
+        shard_id: str,
+        limits: ReadLimits,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         self.client = client
         self.stream_name = stream_name
         self.shard_id = shard_id
@@ -175,15 +177,23 @@ class ShardReader:
         self.retries += 1
 
     def _call(self, call: Callable[[], Any], what: str) -> Any:
-        return call_with_retries(call, what=what, deadline_seconds=self.limits.retry_deadline_seconds,
-                                 sleep=self.sleep, rng=self.rng, clock=self.clock, on_retry=self._count_retry)
+        return call_with_retries(
+            call,
+            what=what,
+            deadline_seconds=self.limits.retry_deadline_seconds,
+            sleep=self.sleep,
+            rng=self.rng,
+            clock=self.clock,
+            on_retry=self._count_retry,
+        )
 
     def _iterator(self, position: Position) -> str:
         request = iterator_request(position)
         response = self._call(
             lambda: self.client.get_shard_iterator(StreamName=self.stream_name, ShardId=self.shard_id, **request),
-            f"GetShardIterator {self.shard_id}")
-        return response["ShardIterator"]
+            f"GetShardIterator {self.shard_id}",
+        )
+        return str(response["ShardIterator"])
 
     def _get_records(self, iterator: str, limit: int, resume_from: Position) -> tuple[dict[str, Any], str]:
         """One GetRecords call; an expired iterator is renewed from ``resume_from`` (within the deadline)."""
@@ -192,8 +202,10 @@ class ShardReader:
         started = self.clock()
         while True:
             try:
-                response = self._call(lambda: self.client.get_records(ShardIterator=iterator, Limit=limit),
-                                      f"GetRecords {self.shard_id}")
+                response = self._call(
+                    functools.partial(self.client.get_records, ShardIterator=iterator, Limit=limit),
+                    f"GetRecords {self.shard_id}",
+                )
                 return response, iterator
             except ClientError as error:
                 if error_code(error) != "ExpiredIteratorException":
@@ -201,10 +213,12 @@ class ShardReader:
                 if self.clock() - started >= self.limits.retry_deadline_seconds:
                     raise KinesisSourceError(
                         f"GetRecords {self.shard_id}: the shard iterator kept expiring for "
-                        f"{self.limits.retry_deadline_seconds:g} s (retryDeadlineSeconds)") from error
+                        f"{self.limits.retry_deadline_seconds:g} s (retryDeadlineSeconds)"
+                    ) from error
                 self.renewals += 1
-                log_event(logger, "kinesis_iterator_expired", logging.WARNING, shard=self.shard_id,
-                          resume_from=resume_from)
+                log_event(
+                    logger, "kinesis_iterator_expired", logging.WARNING, shard=self.shard_id, resume_from=resume_from
+                )
                 iterator = self._iterator(resume_from)
 
     def read(self, start: Position, replay_to: ShardEnd | None) -> tuple[list[KinesisRecord], ShardEnd]:
@@ -232,21 +246,8 @@ class ShardReader:
             ask = min(10_000, wanted - len(records))
             response, iterator = self._get_records(iterator, ask, position)
             millis_behind = response.get("MillisBehindLatest")
-            stopped_inside = False  # left records of this response unread
-            for raw in response["Records"]:
-                for record in self._user_records(raw):
-                    if is_consumed(position, record.sequence_number, record.sub_sequence_number):
-                        continue
-                    if len(records) >= wanted or (target is not None and sequence_key(
-                            record.sequence_number, record.sub_sequence_number) > sequence_key(
-                            target["seq"], target.get("sub"))):
-                        passed_target = target is not None
-                        stopped_inside = True
-                        break
-                    records.append(record)
-                    position = position_after(record.sequence_number, record.sub_sequence_number)
-                if stopped_inside:
-                    break
+            position, stopped_inside = self._take(response, position, records, wanted, target)
+            passed_target = stopped_inside and target is not None
             next_iterator = response.get("NextShardIterator")
             if next_iterator is None:
                 # The shard is closed and this was its last response: finished only if all of it was read.
@@ -260,16 +261,51 @@ class ShardReader:
                 if caught_up or self.clock() >= deadline:
                     break
         if replay_to is not None:
-            if len(records) != replay_to.records:
-                raise KinesisSourceError(
-                    f"replaying shard {self.shard_id} found {len(records)} records up to {target}, the position log "
-                    f"says {replay_to.records}: the records expired from the stream (retention) or the log belongs to "
-                    "another stream. Start from a new CHECKPOINT_LOCATION."
-                )
+            self._check_replay(records, replay_to)
             return records, replay_to
-        end = ShardEnd(end=position, records=len(records), closed=closed, millis_behind_latest=millis_behind,
-                       retries=self.retries, renewals=self.renewals)
+        end = ShardEnd(
+            end=position,
+            records=len(records),
+            closed=closed,
+            millis_behind_latest=millis_behind,
+            retries=self.retries,
+            renewals=self.renewals,
+        )
         return records, end
+
+    def _take(
+        self,
+        response: dict[str, Any],
+        position: Position,
+        records: list[KinesisRecord],
+        wanted: int,
+        target: Position | None,
+    ) -> tuple[Position, bool]:
+        """Append the response's unread user records to ``records``, up to ``wanted`` and not past ``target``.
+
+        Returns the new position and whether records of this response were left unread.
+        """
+        for raw in response["Records"]:
+            for record in self._user_records(raw):
+                if is_consumed(position, record.sequence_number, record.sub_sequence_number):
+                    continue
+                if len(records) >= wanted or (
+                    target is not None
+                    and sequence_key(record.sequence_number, record.sub_sequence_number)
+                    > sequence_key(target["seq"], target.get("sub"))
+                ):
+                    return position, True
+                records.append(record)
+                position = position_after(record.sequence_number, record.sub_sequence_number)
+        return position, False
+
+    def _check_replay(self, records: list[KinesisRecord], replay_to: ShardEnd) -> None:
+        if len(records) != replay_to.records:
+            raise KinesisSourceError(
+                f"replaying shard {self.shard_id} found {len(records)} records up to {replay_to.end}, the position log "
+                f"says {replay_to.records}: the records expired from the stream (retention) or the log belongs to "
+                "another stream. Start from a new CHECKPOINT_LOCATION."
+            )
 
     def _user_records(self, raw: dict[str, Any]) -> list[KinesisRecord]:
         data: bytes = raw["Data"]

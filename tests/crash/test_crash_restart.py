@@ -6,6 +6,7 @@ after the source has read (a new shard-position log entry), after the sink has w
 ``offsets/N`` file whose ``commits/N`` does not exist yet). The union of the outputs must
 hold every valid article exactly once and every malformed record once in quarantine.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e
 ARTICLES = 240
-MALFORMED = [b"{broken json", b"\xff\xfe not utf-8", b'["an", "array"]',
-             json.dumps({"article_id": "no-time", "author": "A", "body": "words"}).encode()]
+MALFORMED = [
+    b"{broken json",
+    b"\xff\xfe not utf-8",
+    b'["an", "array"]',
+    json.dumps({"article_id": "no-time", "author": "A", "body": "words"}).encode(),
+]
 
 
 def files(directory: Path, pattern: str) -> set[str]:
@@ -73,8 +78,9 @@ def object_versions(s3: Any, bucket: str) -> tuple[int, int, int]:
     return written, replayed, sum(1 for rows in versions.values() if len(rows) > 1)
 
 
-def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any,
-                                                        names: dict, tmp_path: Path) -> None:
+def test_sigkill_at_any_point_loses_and_repeats_nothing(
+    moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any, names: dict, tmp_path: Path
+) -> None:
     stream, bucket = names["stream"], names["bucket"]
     create_stream(kinesis, stream, 2)
     s3.create_bucket(Bucket=bucket)
@@ -85,14 +91,24 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws:
     records = [{"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles]
     records += [{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)]
     for begin in range(0, len(records), 100):
-        assert kinesis.put_records(StreamName=stream, Records=records[begin:begin + 100])["FailedRecordCount"] == 0
+        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
     valid_ids = {a["article_id"] for a in articles}
 
     checkpoints = tmp_path / "checkpoints"
-    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket,
-           "CHECKPOINT_LOCATION": str(checkpoints), "SPARK_MASTER_URL": "local[2]", "TRIGGER_INTERVAL": "1 second",
-           "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, "SHUFFLE_PARTITIONS": "2",
-           "MAX_RECORDS_PER_SHARD": "12", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": stream,
+        "S3_BUCKET_NAME": bucket,
+        "CHECKPOINT_LOCATION": str(checkpoints),
+        "SPARK_MASTER_URL": "local[2]",
+        "TRIGGER_INTERVAL": "1 second",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SHUFFLE_PARTITIONS": "2",
+        "MAX_RECORDS_PER_SHARD": "12",
+        "PYTHONPATH": str(REPO),
+    }
     articles_spark = checkpoints / "articles"
     positions = articles_spark / "kinesis-positions"
     logs: list[Path] = []
@@ -100,14 +116,21 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws:
     def run_until(condition: Callable[[], bool], what: str) -> None:
         log = tmp_path / f"job-{len(logs)}.log"
         logs.append(log)
-        job = subprocess.Popen([sys.executable, str(REPO / "jobs" / "process_articles.py")], env=env, cwd=REPO,
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-                               start_new_session=True)
+        job = subprocess.Popen(
+            [sys.executable, str(REPO / "jobs" / "process_articles.py")],
+            env=env,
+            cwd=REPO,
+            stdout=open(log, "wb"),  # noqa: SIM115 - the child process owns the file
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
+
             def reached() -> bool:
                 if job.poll() is not None:
                     raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
                 return condition()
+
             wait_until(reached, 240, what, interval=0.05)
         finally:
             # The whole process group, as a pod kill does: the driver's JVM (a child) dies with it,
@@ -132,24 +155,30 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(moto_endpoint: str, aws:
     run_until(lambda: manifests(s3, bucket) > seen, "another manifest")
 
     def caught_up() -> bool:
-        return read_output(aws, bucket, "enriched_articles").num_rows >= ARTICLES and \
-            read_output(aws, bucket, "quarantine").num_rows >= len(MALFORMED)
+        return read_output(aws, bucket, "enriched_articles").num_rows >= ARTICLES and read_output(
+            aws, bucket, "quarantine"
+        ).num_rows >= len(MALFORMED)
+
     run_until(caught_up, "every article in S3")
 
     enriched = read_output(aws, bucket, "enriched_articles").to_pylist()
     counts = Counter(row["article_id"] for row in enriched)
-    assert set(counts) == valid_ids and set(counts.values()) == {1}, \
+    assert set(counts) == valid_ids and set(counts.values()) == {1}, (
         f"duplicates: {[i for i, c in counts.items() if c > 1][:5]}, missing: {len(valid_ids - set(counts))}"
+    )
     quarantine = read_output(aws, bucket, "quarantine").to_pylist()
     assert sorted(row["error_reason"] for row in quarantine) == sorted(
-        ["invalid_json", "invalid_utf8", "not_an_object", "missing_field"])
+        ["invalid_json", "invalid_utf8", "not_an_object", "missing_field"]
+    )
 
     # The bucket is versioned: every write of a data object is kept, so rows written by batches
     # that a crash forced to run again (overwriting their own objects) can be counted exactly.
     written, replayed, overwritten = object_versions(s3, bucket)
     read_entries = [ShardEnd.from_json(json.loads(Path(p).read_text())) for p in files(positions, "*/*/*.json")]
-    print(f"crash test: {len(logs)} runs ({len(logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
-          f"{sum(e.records for e in read_entries)} read by the source (position log), {written} rows written "
-          f"across runs, {replayed} of them rewritten by replayed batches ({overwritten} objects overwritten), "
-          f"{len(enriched)} enriched + {len(quarantine)} quarantined in the union of outputs")
+    print(
+        f"crash test: {len(logs)} runs ({len(logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
+        f"{sum(e.records for e in read_entries)} read by the source (position log), {written} rows written "
+        f"across runs, {replayed} of them rewritten by replayed batches ({overwritten} objects overwritten), "
+        f"{len(enriched)} enriched + {len(quarantine)} quarantined in the union of outputs"
+    )
     assert sum(e.records for e in read_entries) == len(valid_ids) + len(MALFORMED), "each record read in one batch"

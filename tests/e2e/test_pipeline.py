@@ -5,6 +5,7 @@ POST /articles endpoint, with event times spread so windows close, one article t
 malformed records; the job runs until it has caught up; then every output is checked
 against expectations computed here, independently of the job.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,8 @@ from urllib.request import Request, urlopen
 import pytest
 from pipeline_testing import REPO, wait_until
 
+from common.contract import Article, parse_record
 from common.settings import AwsSettings
-from jobs.parsing import Article, parse_record
 from ops.outputs import read_output, stream_records
 from ops.processes import free_port, wait_for_http
 from ops.reconcile import reconcile
@@ -32,10 +33,15 @@ from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e
 WATERMARK_DELAY = timedelta(minutes=2)
-MALFORMED = [b"{broken json", b"\xff\xfe\xfd not utf-8", b'["an", "array"]',
-             json.dumps({"article_id": str(uuid.uuid4()), "author": "No Time", "body": "words here"}).encode(),
-             json.dumps({"article_id": str(uuid.uuid4()), "author": "Bad Time", "body": "words",
-                         "published_at": "next tuesday"}).encode()]
+MALFORMED = [
+    b"{broken json",
+    b"\xff\xfe\xfd not utf-8",
+    b'["an", "array"]',
+    json.dumps({"article_id": str(uuid.uuid4()), "author": "No Time", "body": "words here"}).encode(),
+    json.dumps(
+        {"article_id": str(uuid.uuid4()), "author": "Bad Time", "body": "words", "published_at": "next tuesday"}
+    ).encode(),
+]
 
 
 def post(url: str, payload: Any) -> int:
@@ -53,25 +59,46 @@ def expected_windows(articles: list[Article]) -> dict[tuple[datetime, str], tupl
         for back in range(5):  # 5-minute windows sliding every minute: 5 windows hold each article
             start = minute - timedelta(minutes=back)
             sums[(start, article.author)].append(article.word_count)
-    return {key: (sum(counts) / len(counts), len(counts)) for key, counts in sums.items()
-            if key[0] + timedelta(minutes=5) <= watermark}
+    return {
+        key: (sum(counts) / len(counts), len(counts))
+        for key, counts in sums.items()
+        if key[0] + timedelta(minutes=5) <= watermark
+    }
 
 
 @pytest.fixture
 def pipeline_env(moto_endpoint: str, names: dict, tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": names["stream"],
-            "S3_BUCKET_NAME": names["bucket"], "KINESIS_SHARD_COUNT": "2", "PUBLISH_RATE": "50",
-            "PUBLISH_COUNT": "40", "PUBLISHER_SEED": "11", "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
-            "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"), "SPARK_MASTER_URL": "local[2]",
-            "TRIGGER_INTERVAL": "1 second", "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
-            "SHUFFLE_PARTITIONS": "2", "PYTHONPATH": str(REPO)}
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "KINESIS_SHARD_COUNT": "2",
+        "PUBLISH_RATE": "50",
+        "PUBLISH_COUNT": "40",
+        "PUBLISHER_SEED": "11",
+        "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
+        "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"),
+        "SPARK_MASTER_URL": "local[2]",
+        "TRIGGER_INTERVAL": "1 second",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SHUFFLE_PARTITIONS": "2",
+        "PYTHONPATH": str(REPO),
+    }
 
 
-def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[str, str], aws: AwsSettings,
-                                                          kinesis: Any, names: dict, tmp_path: Path) -> None:
+def test_published_articles_land_once_with_correct_windows(
+    pipeline_env: dict[str, str], aws: AwsSettings, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     base = f"http://{pipeline_env['PUBLISHER_BIND']}"
-    publisher = subprocess.Popen([sys.executable, "-m", "publisher"], env=pipeline_env, cwd=REPO,
-                                 stdout=open(tmp_path / "publisher.log", "wb"), stderr=subprocess.STDOUT)
+    publisher = subprocess.Popen(
+        [sys.executable, "-m", "publisher"],
+        env=pipeline_env,
+        cwd=REPO,
+        stdout=open(tmp_path / "publisher.log", "wb"),  # noqa: SIM115 - the child process owns the file
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_http(f"{base}/health", 60)
         assert json.load(urlopen(f"{base}/health"))["stream_reachable"] is True
@@ -84,8 +111,10 @@ def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[st
     finally:
         publisher.send_signal(signal.SIGTERM)
         assert publisher.wait(20) == 0
-    kinesis.put_records(StreamName=names["stream"],
-                        Records=[{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)])
+    kinesis.put_records(
+        StreamName=names["stream"],
+        Records=[{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)],
+    )
     published = list(stream_records(aws, names["stream"]))
     articles = {}
     for record in published:
@@ -94,8 +123,13 @@ def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[st
             articles[outcome.article_id] = outcome
     assert len(published) == 40 + 45 + 1 + len(MALFORMED) and len(articles) == 85
 
-    job = subprocess.Popen([sys.executable, str(REPO / "jobs" / "process_articles.py")], env=pipeline_env, cwd=REPO,
-                           stdout=open(tmp_path / "job.log", "wb"), stderr=subprocess.STDOUT)
+    job = subprocess.Popen(
+        [sys.executable, str(REPO / "jobs" / "process_articles.py")],
+        env=pipeline_env,
+        cwd=REPO,
+        stdout=open(tmp_path / "job.log", "wb"),  # noqa: SIM115 - the child process owns the file
+        stderr=subprocess.STDOUT,
+    )
     try:
         wanted = expected_windows(list(articles.values()))
         assert len(wanted) > 20
@@ -127,8 +161,10 @@ def test_published_articles_land_once_with_correct_windows(pipeline_env: dict[st
     assert len(quarantine) == len(MALFORMED)
     reasons = {row["error_reason"] for row in quarantine}
     assert reasons == {"invalid_json", "invalid_utf8", "not_an_object", "missing_field", "unparseable_timestamp"}
-    raw = {base64.b64decode(r["raw_payload"]) if r["payload_encoding"] == "base64" else r["raw_payload"].encode()
-           for r in quarantine}
+    raw = {
+        base64.b64decode(r["raw_payload"]) if r["payload_encoding"] == "base64" else r["raw_payload"].encode()
+        for r in quarantine
+    }
     assert raw == set(MALFORMED), "quarantine keeps each payload losslessly"
 
     stats = read_output(aws, names["bucket"], "author_stats").to_pylist()

@@ -1,4 +1,5 @@
 """``make run`` itself (``python -m ops.run``), in local and standalone mode: rows arrive, Ctrl-C stops all."""
+
 from __future__ import annotations
 
 import os
@@ -22,28 +23,45 @@ def running(pattern: str) -> bool:
 
 
 @pytest.mark.parametrize("cluster", ["local", "standalone"])
-def test_run_command_brings_rows_and_stops_everything(cluster: str, moto_endpoint: str, aws: AwsSettings,
-                                                      names: dict, tmp_path: Path) -> None:
+def test_run_command_brings_rows_and_stops_everything(
+    cluster: str, moto_endpoint: str, aws: AwsSettings, names: dict, tmp_path: Path
+) -> None:
     bind = f"127.0.0.1:{free_port()}"
     master_port = str(free_port())
-    env = {**os.environ, "CLUSTER": cluster, "AWS_ENDPOINT_URL": moto_endpoint, "STATE_DIR": str(tmp_path / "state"),
-           "KINESIS_STREAM_NAME": names["stream"], "S3_BUCKET_NAME": names["bucket"], "PUBLISH_COUNT": "30",
-           "PUBLISH_RATE": "30", "PUBLISHER_BIND": bind, "TRIGGER_INTERVAL": "1 second",
-           "SPARK_MASTER_PORT": master_port, "SPARK_MASTER_WEBUI_PORT": str(free_port()),
-           "SHUFFLE_PARTITIONS": "2", "SPARK_MASTER_URL": "local[2]"}
+    env = {
+        **os.environ,
+        "CLUSTER": cluster,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "STATE_DIR": str(tmp_path / "state"),
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "PUBLISH_COUNT": "30",
+        "PUBLISH_RATE": "30",
+        "PUBLISHER_BIND": bind,
+        "TRIGGER_INTERVAL": "1 second",
+        "SPARK_MASTER_PORT": master_port,
+        "SPARK_MASTER_WEBUI_PORT": str(free_port()),
+        "SHUFFLE_PARTITIONS": "2",
+        "SPARK_MASTER_URL": "local[2]",
+    }
     output = tmp_path / "run.log"
-    run = subprocess.Popen([sys.executable, "-m", "ops.run"], env=env, cwd=REPO, stdout=output.open("wb"),
-                           stderr=subprocess.STDOUT)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ops.run"], env=env, cwd=REPO, stdout=output.open("wb"), stderr=subprocess.STDOUT
+    )
     try:
+
         def thirty_rows() -> bool:
             if run.poll() is not None:
                 raise AssertionError(f"ops.run exited {run.returncode}:\n{output.read_text()[-3000:]}")
-            return read_output(aws, names["bucket"], "enriched_articles").num_rows >= 30 and \
-                "articles     batch" in output.read_text()
+            return (
+                read_output(aws, names["bucket"], "enriched_articles").num_rows >= 30
+                and "articles     batch" in output.read_text()
+            )
 
         wait_until(thirty_rows, 240, f"30 enriched rows via `make run` ({cluster})", interval=1.0)
-        status = subprocess.run([sys.executable, "-m", "ops.status"], env=env, cwd=REPO, capture_output=True,
-                                text=True, timeout=60)
+        status = subprocess.run(
+            [sys.executable, "-m", "ops.status"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
         assert status.returncode == 0, status.stderr
         assert f"s3://{names['bucket']}/enriched_articles/" in status.stdout and " 30 " in status.stdout
         assert "articles_published" in status.stdout and "open shards" in status.stdout

@@ -65,7 +65,7 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
             result = probe()
             if result:
                 return result
-        except Exception as exc:  # noqa: BLE001 - remember and retry until the deadline
+        except Exception as exc:
             last_error = exc
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last error: {last_error!r}")
@@ -75,9 +75,19 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
 def make(*targets: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """Run targets of mk/kind.mk; fail the test with the output if they fail."""
     result = subprocess.run(
-        ["make", "-f", "mk/kind.mk", *targets, f"KIND_CLUSTER={CLUSTER}",
-         f"NAMESPACE={NAMESPACE}", f"RELEASE={RELEASE}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        [
+            "make",
+            "-f",
+            "mk/kind.mk",
+            *targets,
+            f"KIND_CLUSTER={CLUSTER}",
+            f"NAMESPACE={NAMESPACE}",
+            f"RELEASE={RELEASE}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert result.returncode == 0, f"make {' '.join(targets)} failed:\n{result.stdout}\n{result.stderr}"
     return result
@@ -96,8 +106,14 @@ def cluster() -> Iterator[str]:
         make("kind-up", timeout=600)
     for image in IMAGES:
         if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
-            build = subprocess.run(["bash", "scripts/build-images.sh"], cwd=ROOT, capture_output=True,
-                                   text=True, timeout=3600, env={**os.environ, "CONTAINER_ENGINE": "docker"})
+            build = subprocess.run(
+                ["bash", "scripts/build-images.sh"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+                env={**os.environ, "CONTAINER_ENGINE": "docker"},
+            )
             assert build.returncode == 0, f"image build failed:\n{build.stdout}\n{build.stderr}"
             break
     make("k8s-tools", "kind-load", "operator", timeout=1200)
@@ -119,8 +135,9 @@ def api(cluster: str) -> Any:
 
 
 def test_images_loaded_into_node(cluster: str) -> None:
-    out = subprocess.run(["docker", "exec", f"{cluster}-control-plane", "crictl", "images"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["docker", "exec", f"{cluster}-control-plane", "crictl", "images"], capture_output=True, text=True, check=True
+    ).stdout
     for image in IMAGES:
         repo, tag = image.split(":")
         assert any(repo in line and tag in line for line in out.splitlines()), f"{image} not in the node"
@@ -133,10 +150,16 @@ def test_operator_and_workloads_available(api: Any) -> None:
         deps = apps.list_namespaced_deployment(namespace, label_selector=selector).items
         return bool(deps) and all((d.status.available_replicas or 0) >= 1 for d in deps)
 
-    wait_for(lambda: available("spark-operator", "app.kubernetes.io/instance=spark-operator"), 300,
-             "the Spark Operator deployments")
-    wait_for(lambda: available(NAMESPACE, f"app.kubernetes.io/instance={RELEASE}"), 600,
-             "publisher and LocalStack deployments")
+    wait_for(
+        lambda: available("spark-operator", "app.kubernetes.io/instance=spark-operator"),
+        300,
+        "the Spark Operator deployments",
+    )
+    wait_for(
+        lambda: available(NAMESPACE, f"app.kubernetes.io/instance={RELEASE}"),
+        600,
+        "publisher and LocalStack deployments",
+    )
 
 
 def test_sparkapplication_running(api: Any) -> None:
@@ -144,8 +167,9 @@ def test_sparkapplication_running(api: Any) -> None:
     name = f"{RELEASE}-spark-job"
 
     def state() -> bool:
-        app = custom.get_namespaced_custom_object("sparkoperator.k8s.io", "v1beta2", NAMESPACE,
-                                                  "sparkapplications", name)
+        app = custom.get_namespaced_custom_object(
+            "sparkoperator.k8s.io", "v1beta2", NAMESPACE, "sparkapplications", name
+        )
         return app.get("status", {}).get("applicationState", {}).get("state") == "RUNNING"
 
     wait_for(state, 900, f"SparkApplication {name} to be RUNNING", interval=5)
@@ -182,7 +206,8 @@ def _http_get_via_port_forward(api: Any, pod: str, port: int, path: str) -> int:
 def test_health_200_through_port_forward(api: Any) -> None:
     core = api.CoreV1Api()
     pods = core.list_namespaced_pod(
-        NAMESPACE, label_selector=f"app.kubernetes.io/name=publisher,app.kubernetes.io/instance={RELEASE}").items
+        NAMESPACE, label_selector=f"app.kubernetes.io/name=publisher,app.kubernetes.io/instance={RELEASE}"
+    ).items
     assert pods, "no publisher pod"
     name = pods[0].metadata.name
     wait_for(lambda: _http_get_via_port_forward(api, name, 8000, "/health") == 200, 300, "publisher /health 200")
@@ -193,8 +218,13 @@ def test_health_200_through_port_forward(api: Any) -> None:
 def test_parquet_lands_in_localstack_s3(cluster: str) -> None:
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=LOCALSTACK_URL, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=LOCALSTACK_URL,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
     def parquet_keys() -> list[str]:
         listing = s3.list_objects_v2(Bucket=BUCKET, Prefix="enriched_articles/")
@@ -213,20 +243,31 @@ def test_uninstall_leaves_nothing(api: Any) -> None:
         found = [f"pod/{p.metadata.name}" for p in core.list_namespaced_pod(NAMESPACE).items]
         found += [f"pvc/{p.metadata.name}" for p in core.list_namespaced_persistent_volume_claim(NAMESPACE).items]
         found += [f"svc/{s.metadata.name}" for s in core.list_namespaced_service(NAMESPACE).items]
-        found += [f"cm/{c.metadata.name}" for c in core.list_namespaced_config_map(NAMESPACE).items
-                  if c.metadata.name != "kube-root-ca.crt"]
-        found += [f"sa/{s.metadata.name}" for s in core.list_namespaced_service_account(NAMESPACE).items
-                  if s.metadata.name != "default"]
+        found += [
+            f"cm/{c.metadata.name}"
+            for c in core.list_namespaced_config_map(NAMESPACE).items
+            if c.metadata.name != "kube-root-ca.crt"
+        ]
+        found += [
+            f"sa/{s.metadata.name}"
+            for s in core.list_namespaced_service_account(NAMESPACE).items
+            if s.metadata.name != "default"
+        ]
         found += [f"deploy/{d.metadata.name}" for d in apps.list_namespaced_deployment(NAMESPACE).items]
         found += [f"role/{r.metadata.name}" for r in rbac.list_namespaced_role(NAMESPACE).items]
         found += [f"rolebinding/{r.metadata.name}" for r in rbac.list_namespaced_role_binding(NAMESPACE).items]
-        apps_left = custom.list_namespaced_custom_object("sparkoperator.k8s.io", "v1beta2", NAMESPACE,
-                                                         "sparkapplications")["items"]
+        apps_left = custom.list_namespaced_custom_object(
+            "sparkoperator.k8s.io", "v1beta2", NAMESPACE, "sparkapplications"
+        )["items"]
         found += [f"sparkapplication/{a['metadata']['name']}" for a in apps_left]
         return found
 
     wait_for(lambda: not leftovers(), 300, f"namespace {NAMESPACE} to be empty")
     assert leftovers() == []
-    releases = subprocess.run([str(ROOT / ".tools/bin/helm"), "--kube-context", CONTEXT, "list", "-n", NAMESPACE,
-                               "-q"], capture_output=True, text=True, check=True).stdout.split()
+    releases = subprocess.run(
+        [str(ROOT / ".tools/bin/helm"), "--kube-context", CONTEXT, "list", "-n", NAMESPACE, "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert RELEASE not in releases

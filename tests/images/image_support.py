@@ -1,4 +1,5 @@
 """Shared by the image tests and their conftest: image names and the container engine CLI."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ class Engine:
     def run(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run([self.name, *args], capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
-            raise AssertionError(f"`{self.name} {' '.join(args)}` failed ({proc.returncode}):\n"
-                                 f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise AssertionError(
+                f"`{self.name} {' '.join(args)}` failed ({proc.returncode}):\n"
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return proc
 
     def inspect(self, image: str, fmt: str) -> str:

@@ -4,6 +4,7 @@ Builds both images once (scripts/build-images.sh), then runs them the way users 
 chart do: host network against a moto_server on 127.0.0.1, read-only root filesystem with a
 writable /tmp, non-root. Slow tier: a cold build takes a few minutes (pyspark is ~450 MB).
 """
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ SECRET_NAMES = ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN
 
 
 def _client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def _free_port() -> int:
@@ -44,8 +46,9 @@ def _create_stream(kinesis, name: str, shards: int) -> None:
 def _read_stream(kinesis, name: str) -> list[dict]:
     records = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
-        it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         while it:
             out = kinesis.get_records(ShardIterator=it, Limit=10_000)
             records += out["Records"]
@@ -78,6 +81,7 @@ def _article(i: int, now: datetime) -> dict:
 
 # -- publisher ---------------------------------------------------------------------------
 
+
 def test_publisher_serves_health_publishes_and_stops_fast(engine, built_images, moto_endpoint):
     kinesis = _client("kinesis", moto_endpoint)
     stream = f"img-pub-{uuid.uuid4().hex[:8]}"
@@ -88,10 +92,28 @@ def test_publisher_serves_health_publishes_and_stops_fast(engine, built_images, 
     assert "--bind" in cmd, cmd
     cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
     name = f"ap-img-pub-{uuid.uuid4().hex[:8]}"
-    env = {**AWS_ENV, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": stream,
-           "S3_BUCKET_NAME": "img-pub-bucket", "PUBLISH_RATE": "20", "PUBLISHER_SEED": "7"}
-    engine.run("run", "-d", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp",
-               *_env_args(env), PUBLISHER, *cmd)
+    env = {
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": stream,
+        "S3_BUCKET_NAME": "img-pub-bucket",
+        "PUBLISH_RATE": "20",
+        "PUBLISHER_SEED": "7",
+    }
+    engine.run(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        *_env_args(env),
+        PUBLISHER,
+        *cmd,
+    )
     try:
         deadline, status = time.monotonic() + 60, None
         while time.monotonic() < deadline:
@@ -128,6 +150,7 @@ def test_publisher_serves_health_publishes_and_stops_fast(engine, built_images, 
 
 # -- spark job ---------------------------------------------------------------------------
 
+
 def _publish_articles(endpoint: str, count: int, shards: int) -> tuple[str, str, list[dict]]:
     kinesis, s3 = _client("kinesis", endpoint), _client("s3", endpoint)
     suffix = uuid.uuid4().hex[:8]
@@ -136,8 +159,9 @@ def _publish_articles(endpoint: str, count: int, shards: int) -> tuple[str, str,
     s3.create_bucket(Bucket=bucket)
     now = datetime.now(timezone.utc)
     articles = [_article(i, now) for i in range(count)]
-    out = kinesis.put_records(StreamName=stream, Records=[
-        {"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles])
+    out = kinesis.put_records(
+        StreamName=stream, Records=[{"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles]
+    )
     assert out["FailedRecordCount"] == 0
     return stream, bucket, articles
 
@@ -146,8 +170,11 @@ def _enriched_rows(endpoint: str, bucket: str, context: str) -> list[dict]:
     import pyarrow.parquet as pq
 
     s3 = _client("s3", endpoint)
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(
-                Bucket=bucket, Prefix="enriched_articles/") for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="enriched_articles/")
+        for o in page.get("Contents", [])
+    ]
     files = [k for k in keys if k.endswith(".parquet")]
     assert files, f"no Parquet under s3://{bucket}/enriched_articles/ (keys: {keys}):\n{context}"
     rows = []
@@ -158,8 +185,14 @@ def _enriched_rows(endpoint: str, bucket: str, context: str) -> list[dict]:
 
 
 def _job_env(endpoint: str, stream: str, bucket: str) -> dict[str, str]:
-    return {**AWS_ENV, "AWS_ENDPOINT_URL": endpoint, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket,
-            "TRIGGER_INTERVAL": "available-now", "CHECKPOINT_LOCATION": "/checkpoints"}
+    return {
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL": endpoint,
+        "KINESIS_STREAM_NAME": stream,
+        "S3_BUCKET_NAME": bucket,
+        "TRIGGER_INTERVAL": "available-now",
+        "CHECKPOINT_LOCATION": "/checkpoints",
+    }
 
 
 def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpoint):
@@ -171,9 +204,22 @@ def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpo
     env = {**_job_env(moto_endpoint, stream, bucket), "SPARK_MASTER_URL": "local[2]"}
     try:
         start = time.monotonic()
-        proc = engine.run("run", "--name", name, "--network", "host", "--read-only",
-                          "--tmpfs", "/tmp:rw,size=2g,mode=1777", "-v", f"{volume}:/checkpoints",
-                          *_env_args(env), SPARK_JOB, timeout=420, check=False)
+        proc = engine.run(
+            "run",
+            "--name",
+            name,
+            "--network",
+            "host",
+            "--read-only",
+            "--tmpfs",
+            "/tmp:rw,size=2g,mode=1777",
+            "-v",
+            f"{volume}:/checkpoints",
+            *_env_args(env),
+            SPARK_JOB,
+            timeout=420,
+            check=False,
+        )
         elapsed = time.monotonic() - start
         output = (proc.stdout + proc.stderr)[-8000:]
         assert proc.returncode == 0, f"job exited {proc.returncode} after {elapsed:.0f}s:\n{output}"
@@ -184,8 +230,16 @@ def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpo
         for row in rows:
             assert row["word_count"] == len(by_id[row["article_id"]]["body"].split())
         # The checkpoint went to the volume (the root filesystem is read-only).
-        listing = engine.run("run", "--rm", "-v", f"{volume}:/checkpoints", SPARK_JOB,
-                             "sh", "-c", "find /checkpoints -mindepth 1 -maxdepth 2").stdout
+        listing = engine.run(
+            "run",
+            "--rm",
+            "-v",
+            f"{volume}:/checkpoints",
+            SPARK_JOB,
+            "sh",
+            "-c",
+            "find /checkpoints -mindepth 1 -maxdepth 2",
+        ).stdout
         assert "articles" in listing, listing
     finally:
         engine.run("rm", "-f", name, check=False)
@@ -196,12 +250,33 @@ def test_spark_entrypoint_driver_mode_runs_the_job(engine, built_images, moto_en
     """`driver ...` is what Spark's Kubernetes backend runs in the driver pod (spark-submit,
     client mode, PythonRunner on a local:// file); here with a local master instead of k8s://."""
     stream, bucket, articles = _publish_articles(moto_endpoint, 5, 1)
-    env = {**_job_env(moto_endpoint, stream, bucket), "SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1",
-           "SPARK_LOCAL_IP": "127.0.0.1", "CHECKPOINT_LOCATION": "/tmp/checkpoints"}
-    proc = engine.run("run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp:rw,size=1g,mode=1777",
-                      *_env_args(env), SPARK_JOB, "driver", "--master", "local[1]",
-                      "--conf", "spark.ui.enabled=false", "--class", "org.apache.spark.deploy.PythonRunner",
-                      "local:///opt/app/jobs/process_articles.py", timeout=420, check=False)
+    env = {
+        **_job_env(moto_endpoint, stream, bucket),
+        "SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "CHECKPOINT_LOCATION": "/tmp/checkpoints",
+    }
+    proc = engine.run(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,size=1g,mode=1777",
+        *_env_args(env),
+        SPARK_JOB,
+        "driver",
+        "--master",
+        "local[1]",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--class",
+        "org.apache.spark.deploy.PythonRunner",
+        "local:///opt/app/jobs/process_articles.py",
+        timeout=420,
+        check=False,
+    )
     output = (proc.stdout + proc.stderr)[-8000:]
     assert proc.returncode == 0, output
     rows = _enriched_rows(moto_endpoint, bucket, output)
@@ -209,8 +284,20 @@ def test_spark_entrypoint_driver_mode_runs_the_job(engine, built_images, moto_en
 
 
 def test_spark_submit_version_is_4_3_0(engine, built_images):
-    proc = engine.run("run", "--rm", "--read-only", "--tmpfs", "/tmp", "-e", "SPARK_DRIVER_BIND_ADDRESS=127.0.0.1",
-                      SPARK_JOB, "driver", "--version", timeout=120, check=False)
+    proc = engine.run(
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "-e",
+        "SPARK_DRIVER_BIND_ADDRESS=127.0.0.1",
+        SPARK_JOB,
+        "driver",
+        "--version",
+        timeout=120,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "version 4.3.0" in output, output
@@ -222,12 +309,30 @@ def test_spark_entrypoint_executor_mode_starts_kubernetes_backend(engine, built_
     No driver listens on the port, so the backend must start, try to register and fail fast.
     """
     port = _free_port()
-    env = {"SPARK_EXECUTOR_MEMORY": "256m", "SPARK_DRIVER_URL": f"spark://CoarseGrainedScheduler@127.0.0.1:{port}",
-           "SPARK_EXECUTOR_ID": "1", "SPARK_EXECUTOR_CORES": "1", "SPARK_APPLICATION_ID": "spark-test",
-           "SPARK_EXECUTOR_POD_IP": "127.0.0.1", "SPARK_EXECUTOR_POD_NAME": "executor-1",
-           "SPARK_JAVA_OPT_0": "-Dspark.rpc.numRetries=1"}
-    proc = engine.run("run", "--rm", "--network", "host", "--read-only", "--tmpfs", "/tmp", *_env_args(env),
-                      SPARK_JOB, "executor", timeout=120, check=False)
+    env = {
+        "SPARK_EXECUTOR_MEMORY": "256m",
+        "SPARK_DRIVER_URL": f"spark://CoarseGrainedScheduler@127.0.0.1:{port}",
+        "SPARK_EXECUTOR_ID": "1",
+        "SPARK_EXECUTOR_CORES": "1",
+        "SPARK_APPLICATION_ID": "spark-test",
+        "SPARK_EXECUTOR_POD_IP": "127.0.0.1",
+        "SPARK_EXECUTOR_POD_NAME": "executor-1",
+        "SPARK_JAVA_OPT_0": "-Dspark.rpc.numRetries=1",
+    }
+    proc = engine.run(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        *_env_args(env),
+        SPARK_JOB,
+        "executor",
+        timeout=120,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert "KubernetesExecutorBackend: Started daemon" in output, output[-4000:]
     assert f"Failed to connect to /127.0.0.1:{port}" in output, output[-4000:]
@@ -235,13 +340,20 @@ def test_spark_entrypoint_executor_mode_starts_kubernetes_backend(engine, built_
 
 
 def test_spark_image_has_java17_and_kubernetes_backend(engine, built_images):
-    proc = engine.run("run", "--rm", SPARK_JOB, "sh", "-c",
-                      'java -version 2>&1; ls "$SPARK_HOME"/jars | grep "^spark-kubernetes_"; echo "$SPARK_HOME"')
+    proc = engine.run(
+        "run",
+        "--rm",
+        SPARK_JOB,
+        "sh",
+        "-c",
+        'java -version 2>&1; ls "$SPARK_HOME"/jars | grep "^spark-kubernetes_"; echo "$SPARK_HOME"',
+    )
     assert 'version "17.' in proc.stdout, proc.stdout
     assert "spark-kubernetes_2.13-4.3.0.jar" in proc.stdout, proc.stdout
 
 
 # -- hygiene -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("image", "uid"), [(PUBLISHER, "10001"), (SPARK_JOB, "185")])
 def test_images_run_as_non_root(engine, built_images, image, uid):
@@ -258,14 +370,21 @@ def test_no_secrets_baked_in(engine, built_images, image):
     history = engine.run("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
     for secret in SECRET_NAMES:
         assert secret not in history, f"{image}'s build history mentions {secret}"
-    found = engine.run("run", "--rm", image, "sh", "-c",
-                       "find / -xdev \\( -path '*/.aws/credentials' -o -path '*/.aws/config' "
-                       "-o -name host-ca.crt \\) 2>/dev/null; true").stdout.strip()
+    found = engine.run(
+        "run",
+        "--rm",
+        image,
+        "sh",
+        "-c",
+        "find / -xdev \\( -path '*/.aws/credentials' -o -path '*/.aws/config' "
+        "-o -name host-ca.crt \\) 2>/dev/null; true",
+    ).stdout.strip()
     assert found == "", f"{image} contains credential/CA files: {found}"
 
 
 def _pins() -> dict[str, str]:
     import tomllib
+
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     return {d.split("==")[0].strip().lower(): d.split("==")[1].strip() for d in deps}
 
@@ -274,18 +393,24 @@ def _pins() -> dict[str, str]:
 def test_versions_are_pinned(engine, built_images, image):
     assert not image.endswith(":latest")
     freeze = engine.run("run", "--rm", image, "python3", "-m", "pip", "freeze").stdout
-    installed = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
-                 for line in freeze.splitlines() if "==" in line}
+    installed = {
+        line.split("==")[0].lower().replace("_", "-"): line.split("==")[1]
+        for line in freeze.splitlines()
+        if "==" in line
+    }
     pins = _pins()
     expected = {k: v for k, v in pins.items() if image == SPARK_JOB or k not in ("pyspark", "pyarrow", "pandas")}
     for dep, version in expected.items():
-        assert installed.get(dep.replace("_", "-")) == version, f"{image}: {dep} is {installed.get(dep)}, pinned {version}"
+        assert installed.get(dep.replace("_", "-")) == version, (
+            f"{image}: {dep} is {installed.get(dep)}, pinned {version}"
+        )
     if image == SPARK_JOB:
         assert "pyspark==4.3.0" in freeze.splitlines()
     else:
         assert "pyspark" not in installed, "the publisher image should not carry Spark"
     assert installed.get("article-pipeline") == "0.1.0" or any(
-        line.startswith("article-pipeline") for line in freeze.splitlines()), freeze
+        line.startswith("article-pipeline") for line in freeze.splitlines()
+    ), freeze
 
 
 def test_dockerfiles_pin_their_bases():

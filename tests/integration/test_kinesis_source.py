@@ -1,4 +1,5 @@
 """The Kinesis source against moto_server: exactly what was put, across shards and batches, replayable."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 def put(kinesis: Any, stream: str, count: int, start: int = 0) -> list[str]:
     records = [{"Data": json.dumps({"n": n}).encode(), "PartitionKey": f"key-{n}"} for n in range(start, start + count)]
     for begin in range(0, len(records), 500):
-        assert kinesis.put_records(StreamName=stream, Records=records[begin:begin + 500])["FailedRecordCount"] == 0
+        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 500])["FailedRecordCount"] == 0
     return [json.dumps({"n": n}) for n in range(start, start + count)]
 
 
@@ -30,37 +31,58 @@ def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: s
     def collect(frame: Any, batch_id: int) -> None:
         delivered.extend({**row.asDict(), "batch": batch_id} for row in frame.collect())
 
-    frame = spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
-        .option("positionLog", str(checkpoint / "positions")).options(**options).load()
-    query = frame.writeStream.foreachBatch(collect).option("checkpointLocation", str(checkpoint / "spark")) \
-        .trigger(availableNow=True).start()
+    frame = (
+        spark.readStream.format("kinesis")
+        .option("streamName", stream)
+        .option("endpointUrl", endpoint)
+        .option("positionLog", str(checkpoint / "positions"))
+        .options(**options)
+        .load()
+    )
+    query = (
+        frame.writeStream.foreachBatch(collect)
+        .option("checkpointLocation", str(checkpoint / "spark"))
+        .trigger(availableNow=True)
+        .start()
+    )
     query.awaitTermination(180)
     assert not query.isActive, "Trigger.AvailableNow must drain the stream and stop"
     assert query.exception() is None, query.exception()
     return delivered
 
 
-def query_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str,
-                     **options: str) -> None:
+def query_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str, **options: str) -> None:
     """Start (or restart) the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
-    frame = spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
-        .option("positionLog", str(checkpoint / "positions")).options(**options).load()
-    query = frame.writeStream.format("noop").option("checkpointLocation", str(checkpoint / "spark")) \
-        .trigger(availableNow=True).start()
+    frame = (
+        spark.readStream.format("kinesis")
+        .option("streamName", stream)
+        .option("endpointUrl", endpoint)
+        .option("positionLog", str(checkpoint / "positions"))
+        .options(**options)
+        .load()
+    )
+    query = (
+        frame.writeStream.format("noop")
+        .option("checkpointLocation", str(checkpoint / "spark"))
+        .trigger(availableNow=True)
+        .start()
+    )
     with pytest.raises(Exception, match=message):
         query.awaitTermination(120)
 
 
-def test_reads_every_record_once_across_shards_and_batches(spark: Any, moto_endpoint: str, kinesis: Any,
-                                                          names: dict, tmp_path: Path) -> None:
+def test_reads_every_record_once_across_shards_and_batches(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     create_stream(kinesis, names["stream"], 3)
     expected = put(kinesis, names["stream"], 240)
     rows = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="30")
     payloads = [bytes(row["data"]).decode() for row in rows]
     assert sorted(payloads) == sorted(expected)
     assert len({row["batch"] for row in rows}) >= 3, "the per-shard limit splits the stream into several batches"
-    assert {row["shard_id"] for row in rows} == {s["ShardId"] for s in kinesis.list_shards(
-        StreamName=names["stream"])["Shards"]}
+    assert {row["shard_id"] for row in rows} == {
+        s["ShardId"] for s in kinesis.list_shards(StreamName=names["stream"])["Shards"]
+    }
     for shard in {row["shard_id"] for row in rows}:
         sequence = [int(row["sequence_number"]) for row in rows if row["shard_id"] == shard]
         assert sequence == sorted(sequence), "each shard is delivered in sequence order"
@@ -70,8 +92,9 @@ def test_reads_every_record_once_across_shards_and_batches(spark: Any, moto_endp
     assert sorted(bytes(row["data"]).decode() for row in again) == sorted(more)
 
 
-def test_a_replayed_batch_returns_exactly_the_same_records(spark: Any, moto_endpoint: str, kinesis: Any,
-                                                          names: dict, tmp_path: Path) -> None:
+def test_a_replayed_batch_returns_exactly_the_same_records(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     create_stream(kinesis, names["stream"], 2)
     put(kinesis, names["stream"], 60)
     first = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="20")
@@ -92,8 +115,9 @@ def test_a_replayed_batch_returns_exactly_the_same_records(spark: Any, moto_endp
     assert sorted(later) == sorted(json.dumps({"n": n}) for n in range(500, 530))
 
 
-def test_latest_skips_what_was_there_before_the_query_started(spark: Any, moto_endpoint: str, kinesis: Any,
-                                                            names: dict, tmp_path: Path) -> None:
+def test_latest_skips_what_was_there_before_the_query_started(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 10)
     assert drain(spark, moto_endpoint, names["stream"], tmp_path, startingPosition="LATEST") == []
@@ -102,8 +126,9 @@ def test_latest_skips_what_was_there_before_the_query_started(spark: Any, moto_e
     assert sorted(bytes(r["data"]).decode() for r in rows) == sorted(later)
 
 
-def test_deleting_the_position_log_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
-                                                        names: dict, tmp_path: Path) -> None:
+def test_deleting_the_position_log_fails_with_what_to_do(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 5)
     drain(spark, moto_endpoint, names["stream"], tmp_path)
@@ -111,8 +136,9 @@ def test_deleting_the_position_log_fails_with_what_to_do(spark: Any, moto_endpoi
     query_fails_with(spark, moto_endpoint, names["stream"], tmp_path, r"(?s)position log.*make reset")
 
 
-def test_a_recreated_stream_fails_with_what_to_do(spark: Any, moto_endpoint: str, kinesis: Any,
-                                                  names: dict, tmp_path: Path) -> None:
+def test_a_recreated_stream_fails_with_what_to_do(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
     create_stream(kinesis, names["stream"], 1)
     put(kinesis, names["stream"], 5)
     drain(spark, moto_endpoint, names["stream"], tmp_path)

@@ -1,4 +1,5 @@
 """The publisher against a real moto_server: records arrive, failures retry, health tells the truth."""
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import REPO, start_moto, wait_until
+from pipeline_testing import REPO, wait_until
 
 from common.aws import client
 from common.settings import AwsSettings
 from ops.outputs import stream_records
-from ops.processes import free_port
-from publisher.app import create_app
+from ops.processes import free_port, start_moto, stop_all
+from publisher.bootstrap import build
 from publisher.kinesis_writer import KinesisWriter, Record
 from publisher.settings import PublisherSettings
 
@@ -36,22 +37,33 @@ class FlakyKinesis:
         self.failing_calls = failing_calls
         self.calls = 0
 
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls += 1
         if self.calls > self.failing_calls:
             return self.real.put_records(StreamName=StreamName, Records=Records)
         kept = [r for i, r in enumerate(Records) if i % self.fail_every]
         response = self.real.put_records(StreamName=StreamName, Records=kept) if kept else {"Records": []}
         results = iter(response["Records"])
-        return {"FailedRecordCount": len(Records) - len(kept), "Records": [
-            next(results) if i % self.fail_every else
-            {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard"}
-            for i in range(len(Records))]}
+        return {
+            "FailedRecordCount": len(Records) - len(kept),
+            "Records": [
+                next(results)
+                if i % self.fail_every
+                else {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard"}
+                for i in range(len(Records))
+            ],
+        }
 
 
 def settings_for(endpoint: str, names: dict, **overrides: Any) -> PublisherSettings:
-    env = {"AWS_ENDPOINT_URL": endpoint, "KINESIS_STREAM_NAME": names["stream"], "S3_BUCKET_NAME": names["bucket"],
-           "PUBLISH_RATE": "200", "PUBLISHER_SEED": "5", **{k: str(v) for k, v in overrides.items()}}
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "PUBLISH_RATE": "200",
+        "PUBLISHER_SEED": "5",
+        **{k: str(v) for k, v in overrides.items()},
+    }
     return PublisherSettings.from_env(env)
 
 
@@ -70,10 +82,11 @@ def test_only_failed_records_are_retried_and_all_arrive(aws: AwsSettings, kinesi
     assert writer.stats.published == 1_200
 
 
-def test_app_creates_resources_publishes_and_flushes_on_stop(moto_endpoint: str, aws: AwsSettings, s3: Any,
-                                                            names: dict) -> None:
-    app = create_app(settings_for(moto_endpoint, names, PUBLISH_COUNT=150, KINESIS_SHARD_COUNT=3))
-    service = app.extensions["publisher"]
+def test_app_creates_resources_publishes_and_flushes_on_stop(
+    moto_endpoint: str, aws: AwsSettings, s3: Any, names: dict
+) -> None:
+    app = build(settings_for(moto_endpoint, names, PUBLISH_COUNT=150, KINESIS_SHARD_COUNT=3))
+    service = app.extensions["publisher"].service
     http = app.test_client()
     wait_until(lambda: http.get("/health").get_json()["done"], 30, "150 articles published")
     health = http.get("/health")
@@ -89,76 +102,81 @@ def test_app_creates_resources_publishes_and_flushes_on_stop(moto_endpoint: str,
     assert len(client("kinesis", aws).list_shards(StreamName=names["stream"])["Shards"]) == 3
     s3.head_bucket(Bucket=names["bucket"])
     # Idempotent: a second app on the same stream and bucket starts without error.
-    create_app(settings_for(moto_endpoint, names, PUBLISH_COUNT=1)).extensions["publisher"].stop()
-
-
-def test_bad_requests_get_4xx_json_errors(moto_endpoint: str, names: dict) -> None:
-    app = create_app(settings_for(moto_endpoint, names, PUBLISH_COUNT=1))
-    http = app.test_client()
-    try:
-        assert http.post("/articles", data="not json", content_type="application/json").status_code == 400
-        response = http.post("/articles", json={"article_id": "x", "author": "a", "body": "b",
-                                                "published_at": "2026-01-01T00:00:00Z"})
-        assert response.status_code == 400 and response.get_json()["reason"] == "invalid_article_id"
-        assert http.post("/articles", json=[]).status_code == 400
-        assert http.get("/nope").get_json()["status"] == 404
-        assert http.delete("/health").status_code == 405
-    finally:
-        app.extensions["publisher"].stop()
+    build(settings_for(moto_endpoint, names, PUBLISH_COUNT=1)).extensions["publisher"].service.stop()
 
 
 def test_health_turns_503_when_kinesis_goes_away_and_nothing_is_lost(names: dict, tmp_path: Path) -> None:
-    moto, endpoint = start_moto(tmp_path / "moto.log")
+    moto, endpoint = start_moto(str(tmp_path), os.environ)
     try:
-        app = create_app(settings_for(endpoint, names, PUBLISH_RATE=20))
+        app = build(settings_for(endpoint, names, PUBLISH_RATE=20))
         http = app.test_client()
         wait_until(lambda: http.get("/health").get_json()["articles_published"] > 0, 20, "first publish")
         assert http.get("/health").status_code == 200
-        moto.terminate()
-        moto.wait(10)
+        moto.process.terminate()
+        moto.process.wait(10)
         response = wait_until(lambda: (r := http.get("/health")).status_code == 503 and r, 20, "503 from /health")
         assert response.get_json()["stream_reachable"] is False
         assert http.get("/health/live").status_code == 200, "liveness must not fail because Kinesis is down"
-        service = app.extensions["publisher"]
+        service = app.extensions["publisher"].service
         wait_until(lambda: service.buffered > 0, 10, "articles kept in the buffer while Kinesis is down")
         service.stop(timeout=5)
         assert service.buffered > 0
         assert service.generated == service.writer.stats.published + service.buffered, "nothing dropped"
     finally:
-        app.extensions["publisher"].stop(timeout=1)
-        if moto.poll() is None:
-            moto.terminate()
+        app.extensions["publisher"].service.stop(timeout=1)
+        stop_all([moto], grace_seconds=1)
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"PUBLISH_RATE": "0"}, "PUBLISH_RATE"),
-    ({"AWS_REGION": "nowhere"}, "AWS_REGION"),
-    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PUBLISHER_STARTUP_TIMEOUT": "1"}, "AWS_ENDPOINT_URL"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PUBLISH_RATE": "0"}, "PUBLISH_RATE"),
+        ({"AWS_REGION": "nowhere"}, "AWS_REGION"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PUBLISHER_STARTUP_TIMEOUT": "1"}, "AWS_ENDPOINT_URL"),
+    ],
+)
 def test_service_fails_fast_naming_the_setting(env: dict, named: str, names: dict) -> None:
-    full = {**os.environ, "KINESIS_STREAM_NAME": names["stream"], "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
-            "PYTHONPATH": str(REPO), **env}
-    result = subprocess.run([sys.executable, "-m", "publisher"], env=full, cwd=REPO, capture_output=True,
-                            text=True, timeout=60)
+    full = {
+        **os.environ,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
+        "PYTHONPATH": str(REPO),
+        **env,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher"], env=full, cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert named in result.stderr
 
 
-def test_gunicorn_service_stops_on_sigterm_after_flushing(moto_endpoint: str, aws: AwsSettings,
-                                                          names: dict, tmp_path: Path) -> None:
+def test_gunicorn_service_stops_on_sigterm_after_flushing(
+    moto_endpoint: str, aws: AwsSettings, names: dict, tmp_path: Path
+) -> None:
     bind = f"127.0.0.1:{free_port()}"
-    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "KINESIS_STREAM_NAME": names["stream"],
-           "S3_BUCKET_NAME": names["bucket"], "PUBLISH_RATE": "100", "PUBLISHER_BIND": bind, "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "PUBLISH_RATE": "100",
+        "PUBLISHER_BIND": bind,
+        "PYTHONPATH": str(REPO),
+    }
     log = tmp_path / "publisher.log"
-    process = subprocess.Popen([sys.executable, "-m", "publisher"], env=env, cwd=REPO, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher"], env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     from urllib.request import urlopen
 
     wait_until(lambda: _published(urlopen, bind) > 50, 60, "publishing through gunicorn")
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
-    stopped = [json.loads(line) for line in log.read_text().splitlines()
-               if line.startswith("{") and '"publisher_stopped"' in line]
+    stopped = [
+        json.loads(line)
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and '"publisher_stopped"' in line
+    ]
     assert stopped and stopped[-1]["unsent"] == 0
     assert len(list(stream_records(aws, names["stream"]))) == stopped[-1]["published"]
 

@@ -5,6 +5,7 @@ kinesis-mock hard-codes its listen host to 0.0.0.0; ``loopback_only.js`` is prel
 socket of the process is bound elsewhere). Installed by ``scripts/install-kinesis-local.sh``
 into ``.tools/kinesis-local`` when missing (needs npm).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def listening_addresses(pid: int) -> set[str]:
             if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
                 host_hex, port_hex = fields[1].split(":")
                 if len(host_hex) == 8:
-                    host = ".".join(str(int(host_hex[i:i + 2], 16)) for i in (6, 4, 2, 0))
+                    host = ".".join(str(int(host_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
                 else:
                     host = "ipv6:" + host_hex
                 addresses.add(f"{host}:{int(port_hex, 16)}")
@@ -57,14 +58,28 @@ def kinesis_local_endpoint(tmp_path_factory: pytest.TempPathFactory, moto_endpoi
             pytest.skip("kinesis-local is not installed and npm is missing: run scripts/install-kinesis-local.sh")
         subprocess.run(["bash", str(REPO / "scripts" / "install-kinesis-local.sh")], check=True)
     plain, tls = free_port(), free_port()
-    env = {**os.environ, "KINESIS_MOCK_PLAIN_PORT": str(plain), "KINESIS_MOCK_TLS_PORT": str(tls),
-           "KINESIS_MOCK_CERT_PATH": str(PACKAGE / "server.json"), "LOG_LEVEL": "WARN", "ROOT_LOG_LEVEL": "ERROR",
-           "SHOULD_PERSIST_DATA": "false", "CREATE_STREAM_DURATION": "100ms", "SPLIT_SHARD_DURATION": "100ms",
-           "MERGE_SHARDS_DURATION": "100ms", "UPDATE_SHARD_COUNT_DURATION": "100ms",
-           "DELETE_STREAM_DURATION": "100ms"}
-    log = open(tmp_path_factory.mktemp("kinesis-local") / "kinesis-local.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(["node", "--require", str(HERE / "loopback_only.js"), str(PACKAGE / "main.js")],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PACKAGE)
+    env = {
+        **os.environ,
+        "KINESIS_MOCK_PLAIN_PORT": str(plain),
+        "KINESIS_MOCK_TLS_PORT": str(tls),
+        "KINESIS_MOCK_CERT_PATH": str(PACKAGE / "server.json"),
+        "LOG_LEVEL": "WARN",
+        "ROOT_LOG_LEVEL": "ERROR",
+        "SHOULD_PERSIST_DATA": "false",
+        "CREATE_STREAM_DURATION": "100ms",
+        "SPLIT_SHARD_DURATION": "100ms",
+        "MERGE_SHARDS_DURATION": "100ms",
+        "UPDATE_SHARD_COUNT_DURATION": "100ms",
+        "DELETE_STREAM_DURATION": "100ms",
+    }
+    log = open(tmp_path_factory.mktemp("kinesis-local") / "kinesis-local.log", "wb")  # noqa: SIM115 - the child process owns the file
+    process = subprocess.Popen(
+        ["node", "--require", str(HERE / "loopback_only.js"), str(PACKAGE / "main.js")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=PACKAGE,
+    )
     endpoint = f"http://127.0.0.1:{plain}"
     probe = client("kinesis", AwsSettings(region="us-east-1", endpoint_url=endpoint))
 
@@ -74,7 +89,7 @@ def kinesis_local_endpoint(tmp_path_factory: pytest.TempPathFactory, moto_endpoi
         try:
             probe.list_streams()
             return True
-        except Exception:  # noqa: BLE001 - not listening yet
+        except Exception:
             return False
 
     try:

@@ -2,8 +2,10 @@
 
 kinesis-local manages a few hundred records per second: these tests stay small.
 """
+
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -14,45 +16,57 @@ from typing import Any
 import pytest
 from pipeline_testing import wait_until
 
+from common.aws import wait_for_stream_active
+
 pytestmark = pytest.mark.integration
 KEYS = [f"key-{k}" for k in range(12)]
 
 
 def create_stream(kinesis: Any, name: str, shards: int) -> None:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
-    wait_active(kinesis, name)
-
-
-def wait_active(kinesis: Any, name: str) -> None:
-    wait_until(lambda: kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamStatus"]
-               == "ACTIVE", 30, f"stream {name} ACTIVE", interval=0.1)
+    wait_for_stream_active(kinesis, name, 30, poll_seconds=0.1)
 
 
 def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
     payloads = [json.dumps({"key": KEYS[n % len(KEYS)], "n": n}) for n in numbers]
-    records = [{"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads, strict=False)]
+    records = [
+        {"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads, strict=False)
+    ]
     for begin in range(0, len(records), 100):
-        assert kinesis.put_records(StreamName=stream, Records=records[begin:begin + 100])["FailedRecordCount"] == 0
+        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
     return payloads
 
 
 def source(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:
-    return spark.readStream.format("kinesis").option("streamName", stream).option("endpointUrl", endpoint) \
-        .option("positionLog", str(checkpoint / "positions")).options(**options).load()
+    return (
+        spark.readStream.format("kinesis")
+        .option("streamName", stream)
+        .option("endpointUrl", endpoint)
+        .option("positionLog", str(checkpoint / "positions"))
+        .options(**options)
+        .load()
+    )
 
 
 def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> list[dict[str, Any]]:
     delivered: list[dict[str, Any]] = []
-    query = source(spark, endpoint, stream, checkpoint, **options).writeStream \
-        .foreachBatch(lambda frame, batch: delivered.extend({**r.asDict(), "batch": batch} for r in frame.collect())) \
-        .option("checkpointLocation", str(checkpoint / "spark")).trigger(availableNow=True).start()
+    query = (
+        source(spark, endpoint, stream, checkpoint, **options)
+        .writeStream.foreachBatch(
+            lambda frame, batch: delivered.extend({**r.asDict(), "batch": batch} for r in frame.collect())
+        )
+        .option("checkpointLocation", str(checkpoint / "spark"))
+        .trigger(availableNow=True)
+        .start()
+    )
     query.awaitTermination(180)
     assert not query.isActive and query.exception() is None, query.exception()
     return delivered
 
 
-def test_reads_every_record_once_across_shards_and_batches(spark: Any, emulator: tuple[str, Any], names: dict,
-                                                          tmp_path: Path) -> None:
+def test_reads_every_record_once_across_shards_and_batches(
+    spark: Any, emulator: tuple[str, Any], names: dict, tmp_path: Path
+) -> None:
     endpoint, kinesis = emulator
     create_stream(kinesis, names["stream"], 3)
     expected = put(kinesis, names["stream"], range(150))
@@ -64,28 +78,39 @@ def test_reads_every_record_once_across_shards_and_batches(spark: Any, emulator:
     assert sorted(bytes(r["data"]).decode() for r in again) == sorted(more)
 
 
-def test_expired_iterators_are_renewed_without_loss_or_repeat(spark: Any, kinesis_local_endpoint: str,
-                                                              kinesis_local: Any, names: dict, tmp_path: Path) -> None:
+def test_expired_iterators_are_renewed_without_loss_or_repeat(
+    spark: Any, kinesis_local_endpoint: str, kinesis_local: Any, names: dict, tmp_path: Path
+) -> None:
     # kinesis-mock expires iterators after a fixed 300 s (not configurable), so expiry is injected.
     create_stream(kinesis_local, names["stream"], 2)
     expected = put(kinesis_local, names["stream"], range(120))
-    rows = drain(spark, kinesis_local_endpoint, names["stream"], tmp_path, maxRecordsPerShard="15",
-                 faultInjection="expire_iterator=0.4,seed=3")
+    rows = drain(
+        spark,
+        kinesis_local_endpoint,
+        names["stream"],
+        tmp_path,
+        maxRecordsPerShard="15",
+        faultInjection="expire_iterator=0.4,seed=3",
+    )
     assert sorted(bytes(r["data"]).decode() for r in rows) == sorted(expected)
 
 
 def adjacent_open_pair(kinesis: Any, stream: str) -> tuple[str, str]:
-    shards = [s for s in kinesis.list_shards(StreamName=stream)["Shards"]
-              if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
+    shards = [
+        s
+        for s in kinesis.list_shards(StreamName=stream)["Shards"]
+        if "EndingSequenceNumber" not in s["SequenceNumberRange"]
+    ]
     shards.sort(key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]))
-    for left, right in zip(shards, shards[1:], strict=False):
+    for left, right in itertools.pairwise(shards):
         if int(left["HashKeyRange"]["EndingHashKey"]) + 1 == int(right["HashKeyRange"]["StartingHashKey"]):
             return left["ShardId"], right["ShardId"]
     raise AssertionError("no adjacent open shards")
 
 
-def test_resharding_while_data_flows_loses_and_repeats_nothing(spark: Any, kinesis_local_endpoint: str,
-                                                               kinesis_local: Any, names: dict, tmp_path: Path) -> None:
+def test_resharding_while_data_flows_loses_and_repeats_nothing(
+    spark: Any, kinesis_local_endpoint: str, kinesis_local: Any, names: dict, tmp_path: Path
+) -> None:
     kinesis, stream = kinesis_local, names["stream"]
     create_stream(kinesis, stream, 2)
     delivered: list[dict[str, Any]] = []
@@ -96,41 +121,51 @@ def test_resharding_while_data_flows_loses_and_repeats_nothing(spark: Any, kines
         with lock:
             delivered.extend(rows)
 
-    query = source(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="25").writeStream \
-        .foreachBatch(collect).option("checkpointLocation", str(tmp_path / "spark")) \
-        .trigger(processingTime="500 milliseconds").start()
+    query = (
+        source(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="25")
+        .writeStream.foreachBatch(collect)
+        .option("checkpointLocation", str(tmp_path / "spark"))
+        .trigger(processingTime="500 milliseconds")
+        .start()
+    )
     published: list[str] = []
     reshards: list[str] = []
     try:
+
         def flow(step: int) -> None:
             published.extend(put(kinesis, stream, range(step * 40, step * 40 + 40)))
             # Let the query read some of it before the next reshard.
-            wait_until(lambda: len(delivered) >= len(published) - 20 or query.exception(), 60,
-                       "the query to follow the publisher", interval=0.1)
+            wait_until(
+                lambda: len(delivered) >= len(published) - 20 or query.exception(),
+                60,
+                "the query to follow the publisher",
+                interval=0.1,
+            )
 
         flow(0)
         first = kinesis.list_shards(StreamName=stream)["Shards"][0]
         low, high = int(first["HashKeyRange"]["StartingHashKey"]), int(first["HashKeyRange"]["EndingHashKey"])
         kinesis.split_shard(StreamName=stream, ShardToSplit=first["ShardId"], NewStartingHashKey=str((low + high) // 2))
-        wait_active(kinesis, stream)
+        wait_for_stream_active(kinesis, stream, 30, poll_seconds=0.1)
         reshards.append("split")
         flow(1)
         left, right = adjacent_open_pair(kinesis, stream)
         kinesis.merge_shards(StreamName=stream, ShardToMerge=left, AdjacentShardToMerge=right)
-        wait_active(kinesis, stream)
+        wait_for_stream_active(kinesis, stream, 30, poll_seconds=0.1)
         reshards.append("merge")
         flow(2)
         kinesis.update_shard_count(StreamName=stream, TargetShardCount=4, ScalingType="UNIFORM_SCALING")
-        wait_active(kinesis, stream)
+        wait_for_stream_active(kinesis, stream, 30, poll_seconds=0.1)
         reshards.append("update_shard_count 4")
         flow(3)
         kinesis.update_shard_count(StreamName=stream, TargetShardCount=2, ScalingType="UNIFORM_SCALING")
-        wait_active(kinesis, stream)
+        wait_for_stream_active(kinesis, stream, 30, poll_seconds=0.1)
         reshards.append("update_shard_count 2")
         flow(4)
         flow(5)
-        wait_until(lambda: len(delivered) >= len(published) or query.exception(), 120, "every record delivered",
-                   interval=0.2)
+        wait_until(
+            lambda: len(delivered) >= len(published) or query.exception(), 120, "every record delivered", interval=0.2
+        )
         settle = time.monotonic() + 3  # a few more (empty) batches: nothing may arrive twice
         wait_until(lambda: time.monotonic() > settle, 10, "settling")
     finally:
@@ -138,9 +173,11 @@ def test_resharding_while_data_flows_loses_and_repeats_nothing(spark: Any, kines
     assert query.exception() is None, query.exception()
     payloads = [bytes(r["data"]).decode() for r in delivered]
     shards = kinesis.list_shards(StreamName=stream)["Shards"]
-    print(f"reshard: {reshards}; {len(published)} published, {len(payloads)} delivered, "
-          f"{len(set(payloads))} distinct, {len(shards)} shards listed, "
-          f"{len({r['shard_id'] for r in delivered})} shards read, {len({r['batch'] for r in delivered})} batches")
+    print(
+        f"reshard: {reshards}; {len(published)} published, {len(payloads)} delivered, "
+        f"{len(set(payloads))} distinct, {len(shards)} shards listed, "
+        f"{len({r['shard_id'] for r in delivered})} shards read, {len({r['batch'] for r in delivered})} batches"
+    )
     assert len(payloads) == len(set(payloads)), "no record repeated"
     assert sorted(payloads) == sorted(published), "no record lost"
     # Per partition key, records arrive in publish order, across parent -> child shards.

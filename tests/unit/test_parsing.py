@@ -1,4 +1,5 @@
 """The parser's contract: every record is an article or a rejection with a reason, never both."""
+
 import json
 from datetime import datetime, timezone
 
@@ -6,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.parsing import Article, Rejection, parse_record, raw_payload
-from jobs.word_count import count_words
+from common.contract import Article, Rejection, count_words, parse_record, raw_payload
 
 pytestmark = pytest.mark.unit
 ARRIVAL = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -39,38 +39,44 @@ def test_offsets_are_converted_to_utc() -> None:
     assert isinstance(article, Article) and article.published_at.hour == 11
 
 
-@pytest.mark.parametrize(("payload", "reason"), [
-    (b"\xff\xfe\x00garbage", "invalid_utf8"),
-    (b"{not json", "invalid_json"),
-    (b"", "invalid_json"),
-    (b"[1, 2, 3]", "not_an_object"),
-    (b'"just a string"', "not_an_object"),
-    (b"42", "not_an_object"),
-    (b"null", "not_an_object"),
-    (b"[" * 100_000, "invalid_json"),
-])
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\xff\xfe\x00garbage", "invalid_utf8"),
+        (b"{not json", "invalid_json"),
+        (b"", "invalid_json"),
+        (b"[1, 2, 3]", "not_an_object"),
+        (b'"just a string"', "not_an_object"),
+        (b"42", "not_an_object"),
+        (b"null", "not_an_object"),
+        (b"[" * 100_000, "invalid_json"),
+    ],
+)
 def test_bytes_that_are_not_an_object_are_rejected(payload: bytes, reason: str) -> None:
     outcome = parse_record(payload, ARRIVAL)
     assert isinstance(outcome, Rejection) and outcome.reason == reason
 
 
-@pytest.mark.parametrize(("change", "reason", "field"), [
-    ({"article_id": None}, "null_field", "article_id"),
-    ({"author": None}, "null_field", "author"),
-    ({"author": "   "}, "null_field", "author"),
-    ({"published_at": 1700000000}, "wrong_type", "published_at"),
-    ({"title": ["a", "list"]}, "wrong_type", "title"),
-    ({"author": {"name": "x"}}, "wrong_type", "author"),
-    ({"article_id": "not-a-uuid"}, "invalid_article_id", "article_id"),
-    ({"body": ""}, "empty_body", "body"),
-    ({"body": "  \n "}, "empty_body", "body"),
-    ({"title": "x" * 1_001}, "oversized_field", "title"),
-    ({"published_at": "yesterday"}, "unparseable_timestamp", "published_at"),
-    ({"published_at": "2026-11-23T11:58:00"}, "unparseable_timestamp", "published_at"),
-    ({"published_at": "2026-13-45T99:00:00Z"}, "unparseable_timestamp", "published_at"),
-    ({"published_at": "1969-12-31T23:59:59Z"}, "timestamp_out_of_range", "published_at"),
-    ({"published_at": "2126-01-01T00:00:00Z"}, "timestamp_out_of_range", "published_at"),
-])
+@pytest.mark.parametrize(
+    ("change", "reason", "field"),
+    [
+        ({"article_id": None}, "null_field", "article_id"),
+        ({"author": None}, "null_field", "author"),
+        ({"author": "   "}, "null_field", "author"),
+        ({"published_at": 1700000000}, "wrong_type", "published_at"),
+        ({"title": ["a", "list"]}, "wrong_type", "title"),
+        ({"author": {"name": "x"}}, "wrong_type", "author"),
+        ({"article_id": "not-a-uuid"}, "invalid_article_id", "article_id"),
+        ({"body": ""}, "empty_body", "body"),
+        ({"body": "  \n "}, "empty_body", "body"),
+        ({"title": "x" * 1_001}, "oversized_field", "title"),
+        ({"published_at": "yesterday"}, "unparseable_timestamp", "published_at"),
+        ({"published_at": "2026-11-23T11:58:00"}, "unparseable_timestamp", "published_at"),
+        ({"published_at": "2026-13-45T99:00:00Z"}, "unparseable_timestamp", "published_at"),
+        ({"published_at": "1969-12-31T23:59:59Z"}, "timestamp_out_of_range", "published_at"),
+        ({"published_at": "2126-01-01T00:00:00Z"}, "timestamp_out_of_range", "published_at"),
+    ],
+)
 def test_contract_violations_have_a_reason_naming_the_field(change: dict, reason: str, field: str) -> None:
     outcome = parse({**VALID, **change})
     assert isinstance(outcome, Rejection), outcome
@@ -110,7 +116,7 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(list(VALID) + ["other"]), json_values, max_size=9), st.booleans())
+@given(st.dictionaries(st.sampled_from([*list(VALID), "other"]), json_values, max_size=9), st.booleans())
 def test_arbitrary_json_objects_are_article_xor_rejection(document: dict, start_valid: bool) -> None:
     merged = {**VALID, **document} if start_valid else document
     outcome = parse(merged)

@@ -1,4 +1,5 @@
 """Position and planning logic of the Kinesis source, without Spark or Kinesis (milliseconds)."""
+
 import pytest
 
 from jobs.kinesis.positions import (
@@ -32,7 +33,9 @@ def test_sub_sequence_positions_split_an_aggregate_exactly() -> None:
     assert not is_consumed(inside, "100", 3)
     assert iterator_request(inside) == {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": "100"}
     assert iterator_request(position_after("100")) == {
-        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": "100"}
+        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+        "StartingSequenceNumber": "100",
+    }
 
 
 def test_first_plan_reads_root_shards_from_the_initial_position() -> None:
@@ -76,7 +79,7 @@ def test_a_child_whose_parent_expired_is_read() -> None:
 
 def test_missing_log_entry_is_reported_not_guessed() -> None:
     start = {**new_offset(TRIM, 10), "batch": 7, "shards": {"s0": TRIM, "s1": TRIM}}
-    with pytest.raises(PositionLogMismatch, match="batch 7 of shard.*s1"):
+    with pytest.raises(PositionLogMismatch, match=r"batch 7 of shard.*s1"):
         plan_next_offset(start, {"s0": ShardEnd(TRIM, 0, False)}, [ShardInfo("s0"), ShardInfo("s1")], 10)
 
 

@@ -1,9 +1,10 @@
 """The article generator and PutRecords batching, without AWS."""
+
 import json
 
 import pytest
 
-from jobs.parsing import Article, parse_record
+from common.contract import Article, parse_record
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import MAX_BYTES_PER_CALL, Record, chunk_records
 from publisher.service import encode
@@ -20,8 +21,9 @@ def test_generator_is_seedable_and_follows_the_contract() -> None:
     assert len({a["author"] for a in articles}) == 5, "a bounded set of authors"
     lengths = []
     for article in articles:
-        outcome = parse_record(encode(article).data, __import__("datetime").datetime.now(
-            __import__("datetime").timezone.utc))
+        outcome = parse_record(
+            encode(article).data, __import__("datetime").datetime.now(__import__("datetime").timezone.utc)
+        )
         assert isinstance(outcome, Article), outcome
         lengths.append(outcome.word_count)
     assert min(lengths) < 150 and max(lengths) > 500, "bodies of varied length"

@@ -1,4 +1,5 @@
 """ShardReader, call_with_retries and fault injection against an in-memory fake shard (no Spark, no HTTP)."""
+
 from __future__ import annotations
 
 import random
@@ -63,8 +64,9 @@ class FakeShard:
 
     def put(self, data: bytes, key: str = "k") -> str:
         sequence = str(len(self.records) + 1)
-        self.records.append({"Data": data, "PartitionKey": key, "SequenceNumber": sequence,
-                             "ApproximateArrivalTimestamp": ARRIVAL})
+        self.records.append(
+            {"Data": data, "PartitionKey": key, "SequenceNumber": sequence, "ApproximateArrivalTimestamp": ARRIVAL}
+        )
         return sequence
 
     def _index_of(self, sequence: str) -> int:
@@ -75,8 +77,15 @@ class FakeShard:
         if self.failures[call]:
             raise self.failures[call].pop(0)
 
-    def get_shard_iterator(self, *, StreamName: str, ShardId: str, ShardIteratorType: str,  # noqa: N803
-                           StartingSequenceNumber: str | None = None, Timestamp: float | None = None) -> dict:
+    def get_shard_iterator(
+        self,
+        *,
+        StreamName: str,
+        ShardId: str,
+        ShardIteratorType: str,
+        StartingSequenceNumber: str | None = None,
+        Timestamp: float | None = None,
+    ) -> dict:
         self._fail("get_shard_iterator")
         self.iterator_requests.append({"type": ShardIteratorType, "seq": StartingSequenceNumber})
         if ShardIteratorType == "TRIM_HORIZON":
@@ -89,10 +98,10 @@ class FakeShard:
             index = len(self.records)
         return {"ShardIterator": str(index)}
 
-    def get_records(self, *, ShardIterator: str, Limit: int) -> dict:  # noqa: N803
+    def get_records(self, *, ShardIterator: str, Limit: int) -> dict:
         self._fail("get_records")
         index = int(ShardIterator)
-        batch = self.records[index:index + Limit]
+        batch = self.records[index : index + Limit]
         after = index + len(batch)
         at_end = after >= len(self.records)
         response: dict[str, Any] = {"Records": batch, "MillisBehindLatest": 0 if at_end else 1000}
@@ -104,8 +113,9 @@ class FakeShard:
 def reader(shard: FakeShard, max_records: int = 100, deadline: float = 30.0) -> tuple[ShardReader, FakeClock]:
     clock = FakeClock()
     limits = ReadLimits(max_records=max_records, max_fetch_seconds=5.0, retry_deadline_seconds=deadline)
-    return ShardReader(shard, "stream", "shardId-0", limits, sleep=clock.sleep, clock=clock,
-                       rng=random.Random(1)), clock
+    return ShardReader(
+        shard, "stream", "shardId-0", limits, sleep=clock.sleep, clock=clock, rng=random.Random(1)
+    ), clock
 
 
 def throttled(code: str = "ProvisionedThroughputExceededException", status: int = 400) -> ClientError:
@@ -118,6 +128,7 @@ def data_of(records: list[Any]) -> list[bytes]:
 
 # --- call_with_retries ---------------------------------------------------------------------------------------------
 
+
 def test_backoff_grows_exponentially_with_bounded_full_jitter() -> None:
     clock = FakeClock()
 
@@ -129,8 +140,9 @@ def test_backoff_grows_exponentially_with_bounded_full_jitter() -> None:
         raise throttled()
 
     with pytest.raises(KinesisSourceError, match=r"retryDeadlineSeconds=30"):
-        call_with_retries(always_throttled, what="GetRecords s", deadline_seconds=30, sleep=clock.sleep,
-                          rng=Largest(), clock=clock)
+        call_with_retries(
+            always_throttled, what="GetRecords s", deadline_seconds=30, sleep=clock.sleep, rng=Largest(), clock=clock
+        )
     upper = [min(10.0, BASE_BACKOFF_SECONDS * 2**n) for n in range(1, len(clock.sleeps) + 1)]
     assert clock.sleeps[:6] == pytest.approx(upper[:6]), "the ceiling doubles each attempt"
     assert max(clock.sleeps) <= 10.0, "and is capped"
@@ -138,18 +150,29 @@ def test_backoff_grows_exponentially_with_bounded_full_jitter() -> None:
 
     jittered = FakeClock()
     with pytest.raises(KinesisSourceError):
-        call_with_retries(always_throttled, what="GetRecords s", deadline_seconds=60, sleep=jittered.sleep,
-                          rng=random.Random(3), clock=jittered)
+        call_with_retries(
+            always_throttled,
+            what="GetRecords s",
+            deadline_seconds=60,
+            sleep=jittered.sleep,
+            rng=random.Random(3),
+            clock=jittered,
+        )
     for attempt, slept in enumerate(jittered.sleeps[:-1], start=1):
         assert 0 <= slept <= min(10.0, BASE_BACKOFF_SECONDS * 2**attempt)
     assert len(set(jittered.sleeps)) > len(jittered.sleeps) // 2, "jitter spreads the waits"
 
 
-@pytest.mark.parametrize("failure", [
-    throttled("ProvisionedThroughputExceededException"), throttled("LimitExceededException"),
-    throttled("InternalFailure", 500), throttled("SomethingNew", 503),
-    EndpointConnectionError(endpoint_url="http://nowhere.invalid"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        throttled("ProvisionedThroughputExceededException"),
+        throttled("LimitExceededException"),
+        throttled("InternalFailure", 500),
+        throttled("SomethingNew", 503),
+        EndpointConnectionError(endpoint_url="http://nowhere.invalid"),
+    ],
+)
 def test_transient_failures_are_retried_until_success(failure: Exception) -> None:
     clock = FakeClock()
     outcomes: list[Any] = [failure, failure, "ok"]
@@ -161,15 +184,20 @@ def test_transient_failures_are_retried_until_success(failure: Exception) -> Non
             raise outcome
         return outcome
 
-    assert call_with_retries(call, what="x", deadline_seconds=10, sleep=clock.sleep, clock=clock,
-                             on_retry=retried.append) == "ok"
+    assert (
+        call_with_retries(call, what="x", deadline_seconds=10, sleep=clock.sleep, clock=clock, on_retry=retried.append)
+        == "ok"
+    )
     assert len(retried) == 2 and len(clock.sleeps) == 2
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("ResourceNotFoundException", "does not exist"),
-    ("AccessDeniedException", "lack permission"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ResourceNotFoundException", "does not exist"),
+        ("AccessDeniedException", "lack permission"),
+    ],
+)
 def test_missing_stream_or_permission_fails_at_once_with_what_to_do(code: str, message: str) -> None:
     clock = FakeClock()
 
@@ -193,6 +221,7 @@ def test_other_client_errors_are_not_retried() -> None:
 
 
 # --- ShardReader -----------------------------------------------------------------------------------------------------
+
 
 def test_reads_up_to_the_limit_and_resumes_after_it() -> None:
     shard = FakeShard()
@@ -243,8 +272,10 @@ def test_an_expired_iterator_is_renewed_after_the_last_record_read() -> None:
     shard.get_records = get_records  # type: ignore[method-assign]
     records, end = shard_reader.read(TRIM_HORIZON, None)
     assert data_of(records) == [b"r%d" % n for n in range(6)], "nothing lost or repeated"
-    assert shard.iterator_requests == [{"type": "TRIM_HORIZON", "seq": None},
-                                       {"type": "AFTER_SEQUENCE_NUMBER", "seq": "2"}]
+    assert shard.iterator_requests == [
+        {"type": "TRIM_HORIZON", "seq": None},
+        {"type": "AFTER_SEQUENCE_NUMBER", "seq": "2"},
+    ]
     assert end.renewals == 1
 
 
@@ -301,6 +332,7 @@ def test_a_closed_shard_is_finished_only_when_fully_read() -> None:
 
 # --- fault injection ---------------------------------------------------------------------------------------------------
 
+
 def test_fault_spec_parses_and_rejects_nonsense() -> None:
     spec = FaultSpec.parse("throttle=0.3, server_error=0.1,expire_iterator=0.1,seed=7")
     assert spec.enabled and spec.seed == 7 and spec.rate("throttle") == 0.3 and spec.rate("access_denied") == 0
@@ -310,11 +342,14 @@ def test_fault_spec_parses_and_rejects_nonsense() -> None:
             FaultSpec.parse(bad)
 
 
-@pytest.mark.parametrize(("kind", "code", "status"), [
-    ("server_error", "InternalFailure", 500),
-    ("expire_iterator", "ExpiredIteratorException", 400),
-    ("access_denied", "AccessDeniedException", 400),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "status"),
+    [
+        ("server_error", "InternalFailure", 500),
+        ("expire_iterator", "ExpiredIteratorException", 400),
+        ("access_denied", "AccessDeniedException", 400),
+    ],
+)
 def test_injected_faults_are_real_botocore_errors(kind: str, code: str, status: int) -> None:
     real = aws_client("kinesis", AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9"))
     faulty = FaultyKinesisClient(real, FaultSpec(((kind, 1.0),), seed=1))
@@ -348,8 +383,9 @@ def test_a_fake_shard_under_random_faults_still_reads_everything_once() -> None:
     shard = FakeShard()
     for n in range(50):
         shard.put(b"r%d" % n)
-    faulty = FaultyKinesisClient(shard, FaultSpec((("expire_iterator", 0.2), ("server_error", 0.1),
-                                                  ("throttle", 0.3)), seed=7))
+    faulty = FaultyKinesisClient(
+        shard, FaultSpec((("expire_iterator", 0.2), ("server_error", 0.1), ("throttle", 0.3)), seed=7)
+    )
     clock = FakeClock()
     got: list[bytes] = []
     position = TRIM_HORIZON

@@ -1,5 +1,6 @@
 """A checkpoint belongs to one stream: a stream recreated under the same name is refused, and
 ``make run`` drops the checkpoints of an earlier run when it starts a new, empty moto_server."""
+
 from __future__ import annotations
 
 from pathlib import Path

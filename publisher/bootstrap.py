@@ -1,0 +1,62 @@
+"""Start-up of the publisher process: ``gunicorn 'publisher.bootstrap:build()'`` (see ``publisher.__main__``).
+
+Reads the settings, configures logging, makes sure the stream and bucket exist, starts the
+publishing thread (stopped and flushed at exit), then hands the pieces to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+
+from flask import Flask
+from prometheus_client import Gauge
+
+from common.aws import client
+from common.logs import configure_logging, log_event
+from publisher.app import create_app
+from publisher.articles import ArticleGenerator
+from publisher.kinesis_writer import KinesisWriter
+from publisher.metrics import PublisherMetrics
+from publisher.resources import StreamProbe, ensure_resources
+from publisher.routes import Publisher
+from publisher.service import PublisherService
+from publisher.settings import PublisherSettings
+
+logger = logging.getLogger("publisher.bootstrap")
+# A short retry deadline keeps the publishing loop responsive; unsent articles stay buffered.
+_WRITER_RETRY_DEADLINE_SECONDS = 2.0
+
+
+def build(settings: PublisherSettings | None = None) -> Flask:
+    """Create stream and bucket, start publishing, return the app (``settings`` default: the environment)."""
+    settings = settings or PublisherSettings.from_env()
+    configure_logging(settings.log_level)
+    kinesis = client("kinesis", settings.aws, connect_timeout=2, read_timeout=5)
+    ensure_resources(kinesis, client("s3", settings.aws), settings)
+    metrics = PublisherMetrics.create()
+    writer = KinesisWriter(
+        kinesis,
+        settings.stream_name,
+        retry_deadline_seconds=_WRITER_RETRY_DEADLINE_SECONDS,
+        on_call=metrics.observe_call,
+    )
+    service = PublisherService(ArticleGenerator(settings.seed, settings.authors), writer, settings.rate, settings.count)
+    Gauge(
+        "article_records_throttled", "Records rejected by Kinesis throttling", registry=metrics.registry
+    ).set_function(lambda: writer.stats.throttled)
+    metrics.buffered.set_function(lambda: service.buffered)
+    app = create_app(
+        Publisher(service, StreamProbe(kinesis, settings.stream_name).reachable, metrics, settings.stream_name)
+    )
+    service.start()
+    atexit.register(service.stop)
+    log_event(
+        logger,
+        "publisher_started",
+        stream=settings.stream_name,
+        rate=settings.rate,
+        count=settings.count,
+        endpoint=settings.aws.endpoint_url,
+    )
+    return app

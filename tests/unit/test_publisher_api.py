@@ -1,0 +1,71 @@
+"""The publisher's HTTP API without AWS: request validation, JSON errors, probes (nothing is published)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from publisher.app import create_app
+from publisher.articles import ArticleGenerator
+from publisher.kinesis_writer import KinesisWriter
+from publisher.metrics import PublisherMetrics
+from publisher.routes import MAX_POSTED_ARTICLES, Publisher
+from publisher.service import PublisherService
+
+pytestmark = pytest.mark.unit
+VALID = {
+    "article_id": "0b7a9c3e-7a0a-4a57-9f57-0e8c2f1f8d11",
+    "author": "Ada",
+    "body": "three words here",
+    "published_at": "2026-01-01T00:00:00Z",
+}
+
+
+def api(reachable: bool = True) -> tuple[FlaskClient, PublisherService]:
+    """The app around a service that is never started and a writer without a client: no request may reach it."""
+    service = PublisherService(ArticleGenerator(seed=1), KinesisWriter(None, "articles"), rate=1.0, count=0)
+    app = create_app(Publisher(service, lambda: reachable, PublisherMetrics.create(), "articles"))
+    return app.test_client(), service
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({**VALID, "article_id": "x"}, "invalid_article_id"),
+        ({**VALID, "body": "  "}, "empty_body"),
+        ({k: v for k, v in VALID.items() if k != "author"}, "missing_field"),
+        ([VALID, {**VALID, "published_at": "yesterday"}], "unparseable_timestamp"),
+    ],
+)
+def test_invalid_articles_get_400_with_the_contract_reason(body: Any, reason: str) -> None:
+    http, service = api()
+    response = http.post("/articles", json=body)
+    assert response.status_code == 400
+    payload = response.get_json()
+    assert payload["reason"] == reason and payload["error"]
+    assert payload["index"] == (1 if isinstance(body, list) else 0)
+    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None
+
+
+def test_malformed_requests_get_json_errors() -> None:
+    http, _ = api()
+    assert http.post("/articles", data="not json", content_type="application/json").status_code == 400
+    assert http.post("/articles", json=[]).status_code == 400
+    too_many = http.post("/articles", json=[VALID] * (MAX_POSTED_ARTICLES + 1))
+    assert too_many.status_code == 400 and str(MAX_POSTED_ARTICLES) in too_many.get_json()["error"]
+    missing = http.get("/nope")
+    assert missing.status_code == 404 and missing.get_json()["status"] == 404 and missing.get_json()["error"]
+    assert http.delete("/health").status_code == 405
+
+
+def test_health_follows_the_stream_probe_and_liveness_does_not() -> None:
+    http, _ = api(reachable=False)
+    health = http.get("/health")
+    assert health.status_code == 503
+    assert health.get_json()["stream_reachable"] is False and health.get_json()["stream"] == "articles"
+    assert http.get("/health/live").status_code == 200
+    assert http.get("/metrics").status_code == 200 and b"articles_buffered" in http.get("/metrics").data
+    reachable, _ = api(reachable=True)
+    assert reachable.get("/health").status_code == 200
