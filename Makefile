@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLUSTER ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit lint inspect reconcile status reset
+.PHONY: help venv run test test-unit lint inspect reconcile status reset bench podman-setup base-image images images-test
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -43,8 +43,31 @@ reconcile: $(STAMP) ## published = enriched + quarantined, no duplicates (exit 1
 status: $(STAMP) ## one screen: health, shards, lag, latest batches, rows in each output
 	$(BIN)/python -m ops.status
 
-reset: ## remove local state: checkpoints, shard-position logs, logs
-	rm -rf .state
-	@echo "local state removed (.state/)"
+STATE_DIR ?= .state
+reset: ## remove local state ($$STATE_DIR, default .state/): checkpoints, shard-position logs, logs
+	rm -rf "$(STATE_DIR)"
+	@echo "local state removed ($(STATE_DIR)/)"
 
--include mk/*.mk
+# Benchmarks -> bench/results/ (JSON, results.md, PNG plots); BENCH_ARGS="--help" lists options,
+# e.g. BENCH_ARGS="--only latency".
+BENCH_ARGS ?=
+bench: $(STAMP) ## benchmarks -> bench/results/ (results.md, JSON, PNG); BENCH_ARGS="--help" lists options
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m bench $(BENCH_ARGS)
+
+# Container images: docker when `docker info` works, else podman on a debootstrap base (images/README.md).
+IMAGE_TAG ?= 0.1.0
+
+podman-setup: ## install + configure podman (no Docker engine needed; idempotent)
+	bash scripts/setup-podman.sh
+
+base-image: ## local Debian bookworm base for podman (debootstrap + podman import; cached)
+	bash scripts/build-base-image.sh
+
+images: ## build the publisher and spark-job images (docker or podman)
+	IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-images.sh
+
+images-test: $(STAMP) ## build and exercise both images (pytest -m images)
+	$(BIN)/pytest -m images tests/images -v
+
+# Kubernetes: kind cluster, images, Spark Operator, the chart.
+include mk/kind.mk

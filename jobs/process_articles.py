@@ -46,9 +46,9 @@ def build_spark(settings: JobSettings) -> Any:
     return spark
 
 
-def shard_lag(settings: JobSettings, progress: dict[str, Any], query_name: str) -> dict[str, Any]:
+def batch_shard_lag(settings: JobSettings, progress: dict[str, Any], query_name: str) -> dict[str, Any]:
     """Per-shard records read and millisBehindLatest of the batch a progress report covers."""
-    from jobs.kinesis.position_log import open_position_log
+    from jobs.kinesis.progress import shard_ends, shard_lag
 
     sources = progress.get("sources") or []
     if not sources or not sources[0].get("endOffset"):
@@ -57,13 +57,7 @@ def shard_lag(settings: JobSettings, progress: dict[str, Any], query_name: str) 
     offset = json.loads(offset) if isinstance(offset, str) else offset
     if "run" not in offset:
         return {}
-    log = open_position_log(settings.source_options(query_name)["positionLog"], offset["run"], settings.aws)
-    lag = {}
-    for shard in offset.get("shards", {}):
-        entry = log.get(offset["batch"], shard)
-        if entry is not None:
-            lag[shard] = {"records": entry.records, "millis_behind_latest": entry.millis_behind_latest}
-    return lag
+    return shard_lag(shard_ends(offset, settings.source_options(query_name)["positionLog"], settings.aws))
 
 
 def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, int]) -> None:
@@ -81,7 +75,7 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
             rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
             duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
             watermark=progress.get("eventTime", {}).get("watermark"),
-            shards=shard_lag(settings, progress, query.name),
+            shards=batch_shard_lag(settings, progress, query.name),
         )
 
 

@@ -14,45 +14,29 @@ from tabulate import tabulate
 from common.aws import client
 from common.contract import OUTPUTS
 from common.settings import SettingError
-from jobs.kinesis.position_log import open_position_log
+from jobs.kinesis.progress import latest_checkpointed_batch, latest_committed_batch, shard_ends
 from jobs.settings import QUERY_NAMES, JobSettings
 from ops.defaults import apply_local_defaults
 from publisher.settings import PublisherSettings
-
-
-def latest_log_entry(directory: str) -> tuple[int, str] | None:
-    """(batch id, text) of the newest file of a Spark metadata log (offsets/ or commits/)."""
-    if not os.path.isdir(directory):
-        return None
-    batches = [int(name) for name in os.listdir(directory) if name.isdigit()]
-    if not batches:
-        return None
-    with open(os.path.join(directory, str(max(batches))), encoding="utf-8") as handle:
-        return max(batches), handle.read()
 
 
 def query_rows(settings: JobSettings) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for query in QUERY_NAMES:
         root = os.path.join(settings.checkpoint_location, query)
-        offsets = latest_log_entry(os.path.join(root, "offsets"))
-        commits = latest_log_entry(os.path.join(root, "commits"))
-        if offsets is None:
+        planned = latest_checkpointed_batch(root)
+        if planned is None:
             rows.append([query, "-", "-", "-", "-", "no checkpoint yet"])
             continue
-        metadata = json.loads(offsets[1].splitlines()[1])
-        offset = json.loads(offsets[1].splitlines()[2])
-        log = open_position_log(settings.source_options(query)["positionLog"], offset["run"], settings.aws)
-        entries = {shard: log.get(offset["batch"], shard) for shard in offset["shards"]}
+        ends = shard_ends(planned.source_offset, settings.source_options(query)["positionLog"], settings.aws)
         lag = ", ".join(
-            f"{shard[-3:]}: {entry.millis_behind_latest} ms" if entry else f"{shard[-3:]}: reading"
-            for shard, entry in entries.items()
+            f"{shard[-3:]}: {end.millis_behind_latest} ms" if end else f"{shard[-3:]}: reading"
+            for shard, end in ends.items()
         )
-        read = sum(entry.records for entry in entries.values() if entry)
-        watermark = datetime.fromtimestamp(metadata["batchWatermarkMs"] / 1000, timezone.utc).isoformat(
-            timespec="seconds"
-        )
-        rows.append([query, offsets[0], commits[0] if commits else "-", read, watermark, lag])
+        read = sum(end.records for end in ends.values() if end)
+        watermark = datetime.fromtimestamp(planned.watermark_ms / 1000, timezone.utc).isoformat(timespec="seconds")
+        committed = latest_committed_batch(root)
+        rows.append([query, planned.batch_id, "-" if committed is None else committed, read, watermark, lag])
     return rows
 
 

@@ -1,0 +1,63 @@
+"""Where a query stands, per shard: the one reader of per-shard lag for the job's log and ``make status``.
+
+A batch's source offset names its run, batch number and shards; the shard-position log holds,
+for each shard the batch has finished, the records read and ``millisBehindLatest``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from common.settings import AwsSettings
+from jobs.kinesis.position_log import open_position_log
+from jobs.kinesis.positions import ShardEnd
+
+
+@dataclass(frozen=True)
+class CheckpointedBatch:
+    """The newest entry of a query's offset log (Spark's ``<checkpoint>/offsets/<batch>``)."""
+
+    batch_id: int
+    watermark_ms: int
+    source_offset: dict[str, Any]
+
+
+def shard_ends(offset: Mapping[str, Any], position_log_root: str, aws: AwsSettings) -> dict[str, ShardEnd | None]:
+    """For each shard of the batch ``offset`` starts, its end in the position log (None while still reading)."""
+    log = open_position_log(position_log_root, offset["run"], aws)
+    return {shard: log.get(offset["batch"], shard) for shard in offset.get("shards", {})}
+
+
+def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | None]]:
+    """``{shard: {"records": n, "millis_behind_latest": ms}}`` of the shards a batch has finished."""
+    return {
+        shard: {"records": end.records, "millis_behind_latest": end.millis_behind_latest}
+        for shard, end in ends.items()
+        if end is not None
+    }
+
+
+def latest_checkpointed_batch(checkpoint_dir: str) -> CheckpointedBatch | None:
+    """The newest planned batch of the query checkpointed in ``checkpoint_dir``, None before the first.
+
+    An offset-log file is a version line (``v1``), the batch metadata as JSON (watermark among it),
+    then one JSON line per source of the query; the job's queries have one source each.
+    """
+    offsets = os.path.join(checkpoint_dir, "offsets")
+    batches = [int(name) for name in os.listdir(offsets) if name.isdigit()] if os.path.isdir(offsets) else []
+    if not batches:
+        return None
+    with open(os.path.join(offsets, str(max(batches))), encoding="utf-8") as handle:
+        _version, metadata, source_offset, *_ = handle.read().splitlines()
+    return CheckpointedBatch(max(batches), int(json.loads(metadata)["batchWatermarkMs"]), json.loads(source_offset))
+
+
+def latest_committed_batch(checkpoint_dir: str) -> int | None:
+    """The newest batch Spark committed (``<checkpoint>/commits/<batch>``), None before the first."""
+    commits = os.path.join(checkpoint_dir, "commits")
+    batches = [int(name) for name in os.listdir(commits) if name.isdigit()] if os.path.isdir(commits) else []
+    return max(batches) if batches else None
