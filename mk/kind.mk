@@ -51,7 +51,7 @@ HELM_K = $(HELM) --kube-context $(KUBE_CONTEXT)
 # Fetch helm/kubectl on demand only when the defaults under .tools/bin are used.
 K8S_TOOLS := $(filter .tools/bin/%,$(HELM) $(KUBECTL))
 
-.PHONY: k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image
+.PHONY: k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image print-chart-values
 
 # load_image IMAGE: put IMAGE into the kind node unless the node already holds that very image
 # (same image ID), so repeated `make operator`/`make deploy` skip the multi-second save/load.
@@ -130,6 +130,9 @@ undeploy: | $(K8S_TOOLS) ## Reset: uninstall (waiting for every object), delete 
 	  [ -z "$$left" ] && { echo "release $(RELEASE) removed: no pod, no PVC left"; exit 0; }; \
 	  sleep 2; \
 	done; echo "pods still there after 5 minutes: $$left" >&2; exit 1
+
+print-chart-values: ## Print the values file `make deploy` uses here
+	@echo $(CHART_VALUES)
 
 kind-down: ## Delete the kind cluster (fails if a node container is left)
 	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) down
