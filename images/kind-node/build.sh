@@ -173,7 +173,7 @@ manifests() {
 import re, sys
 src, prov, helper = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(src).read()
-body = re.search(r'const defaultStorageManifest = `(.*?)`\n', text, re.S).group(1)
+body = re.search(r'const defaultStorageManifest = `(.*?\n)`\n', text, re.S).group(1)
 body = body.replace('` + storageProvisionerImage + `', prov).replace('` + storageHelperImage + `', helper)
 assert '`' not in body, "unexpected Go expression left in the storage manifest"
 sys.stdout.write(body)
