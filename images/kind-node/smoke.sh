@@ -28,6 +28,7 @@ system_pods() {
 }
 
 apply_workloads() {
+  "${K[@]}" delete namespace "$NS" --ignore-not-found --wait --timeout=120s   # a previous run's
   "${K[@]}" create namespace "$NS" --dry-run=client -o yaml | "${K[@]}" apply -f -
   "${K[@]}" -n "$NS" apply -f - <<EOF
 apiVersion: v1
@@ -46,9 +47,22 @@ spec:
   containers:
     - name: w
       image: $HELPER
-      command: [sh, -c, 'echo smoke-ok > /data/file && cat /data/file && nslookup kubernetes.default.svc.cluster.local && (nslookup kubernetes.default.svc || true)']
+      command: [sh, -c, 'echo smoke-ok > /data/file && cat /data/file']
       volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+---
+# glibc's resolver (search list, ndots) from the Debian-based kube-proxy image of the node
+# store: busybox-static cannot resolve names through it
+apiVersion: v1
+kind: Pod
+metadata: {name: resolver}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: r
+      image: registry.k8s.io/kube-proxy:${K8S_VERSION}
+      imagePullPolicy: Never
+      command: [getent, hosts, kubernetes.default.svc]
 ---
 apiVersion: v1
 kind: Pod
@@ -74,10 +88,12 @@ EOF
 pvc_and_dns() {
   "${K[@]}" -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/writer --timeout=180s || {
     "${K[@]}" -n "$NS" describe pod writer; "${K[@]}" -n "$NS" logs writer || true; return 1; }
-  "${K[@]}" -n "$NS" logs writer
   "${K[@]}" -n "$NS" logs writer | grep -qx smoke-ok
-  "${K[@]}" -n "$NS" logs writer | grep -q '10\.96\.0\.1'
   "${K[@]}" -n "$NS" get pvc data -o jsonpath='{.status.phase}{"\n"}' | grep -qx Bound
+  echo "PVC data: Bound, written and read back"
+  "${K[@]}" -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/resolver --timeout=60s || {
+    "${K[@]}" -n "$NS" logs resolver || true; return 1; }
+  "${K[@]}" -n "$NS" logs resolver | tee /dev/stderr | grep -q '^10\.96\.0\.1 .*kubernetes\.default\.svc'
 }
 
 nodeport() {
