@@ -53,6 +53,6 @@ class PublisherSettings:
             authors=env.integer("PUBLISHER_AUTHORS", 8, minimum=1),
             bind=env.string("PUBLISHER_BIND", "127.0.0.1:8000"),
             startup_timeout_seconds=env.number("PUBLISHER_STARTUP_TIMEOUT", 30.0),
-            log_level=env.string("LOG_LEVEL", "INFO").upper(),
+            log_level=env.log_level(),
             api_token=api_token(env),
         )
