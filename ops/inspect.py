@@ -1,8 +1,7 @@
-"""``make inspect``: the latest rows of each output as tables, read through the same S3 endpoint."""
+"""``make inspect``: the latest rows of each table, read through its Delta log into Arrow and queried with DuckDB."""
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -13,43 +12,38 @@ from common.settings import EnvReader, SettingError
 from ops.defaults import apply_local_defaults
 from ops.outputs import read_output
 
-_ROWS = int(os.environ.get("INSPECT_ROWS", "10"))
+# What each table shows on screen; {rows} is INSPECT_ROWS. Tables with no rows print "(no rows yet)".
+_QUERIES = {
+    ENRICHED_ARTICLES: "SELECT published_at, author, word_count, category, title, shard_id FROM t "
+    "ORDER BY processed_at DESC, published_at DESC LIMIT {rows}",
+    AUTHOR_STATS: "SELECT window_start, window_end, author, round(avg_word_count, 1) AS avg_word_count, "
+    "article_count FROM t ORDER BY window_end DESC, author LIMIT {rows}",
+    QUARANTINE: "SELECT error_reason, count(*) AS records FROM t GROUP BY error_reason ORDER BY records DESC",
+}
 
 
-def show(title: str, table: list[dict[str, Any]]) -> None:
-    print(f"\n== {title}")
-    print(tabulate(table, headers="keys", tablefmt="simple", floatfmt=".1f") if table else "(no rows yet)")
+def show(title: str, arrow: Any, query: str) -> None:
+    import duckdb
+
+    print(f"\n== {title} ({arrow.num_rows} rows)")
+    if not arrow.num_rows:
+        print("(no rows yet)")
+        return
+    result = duckdb.connect().register("t", arrow).sql(query)
+    print(tabulate(result.fetchall(), headers=result.columns, tablefmt="simple"))
 
 
 def main() -> int:
     try:
         env = EnvReader(apply_local_defaults())
         aws, bucket = env.aws(), env.bucket_name()
+        rows = env.integer("INSPECT_ROWS", 10, minimum=1)
     except SettingError as error:
         print(f"inspect: invalid setting: {error}", file=sys.stderr)
         return 2
-    enriched = read_output(aws, bucket, ENRICHED_ARTICLES)
-    print(f"s3://{bucket}/ via {aws.endpoint_url or 'AWS'}: {enriched.num_rows} enriched articles")
-    if enriched.num_rows:
-        latest = enriched.sort_by([("processed_at", "descending"), ("published_at", "descending")]).slice(0, _ROWS)
-        show(
-            "enriched_articles (latest)",
-            latest.select(["published_at", "author", "word_count", "category", "title", "shard_id"]).to_pylist(),
-        )
-    stats = read_output(aws, bucket, AUTHOR_STATS)
-    show(
-        f"author_stats ({stats.num_rows} window rows; latest windows)",
-        stats.sort_by([("window_end", "descending"), ("author", "ascending")]).slice(0, _ROWS).to_pylist()
-        if stats.num_rows
-        else [],
-    )
-    quarantine = read_output(aws, bucket, QUARANTINE)
-    counts = (
-        quarantine.group_by("error_reason").aggregate([("error_reason", "count")]).to_pylist()
-        if quarantine.num_rows
-        else []
-    )
-    show(f"quarantine ({quarantine.num_rows} rows) by reason", counts)
+    print(f"s3://{bucket}/ via {aws.endpoint_url or 'AWS'}")
+    for table, query in _QUERIES.items():
+        show(table, read_output(aws, bucket, table), query.format(rows=rows))
     return 0
 
 

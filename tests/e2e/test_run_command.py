@@ -65,6 +65,11 @@ def test_run_command_brings_rows_and_stops_everything(
         assert status.returncode == 0, status.stderr
         assert f"s3://{names['bucket']}/enriched_articles/" in status.stdout and " 30 " in status.stdout
         assert "articles_published" in status.stdout and "open shards" in status.stdout
+        inspect = subprocess.run(
+            [sys.executable, "-m", "ops.inspect"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+        assert inspect.returncode == 0, inspect.stderr
+        assert "== enriched_articles (30 rows)" in inspect.stdout and "word_count" in inspect.stdout
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(90)
