@@ -151,12 +151,12 @@ def test_driver_rbac(manifests: list[Manifest]) -> None:
     assert accounts[executor_sa]["automountServiceAccountToken"] is False
     assert spark_template(sparkapp(manifests), "executor")["automountServiceAccountToken"] is False
     assert spark_template(sparkapp(manifests), "driver")["automountServiceAccountToken"] is True
-    role = one(manifests, "Role")
+    role = one(manifests, "Role", f"{SPARK_APP}-driver")
     resources = {r for rule in role["rules"] for r in rule["resources"]}
     assert {"pods", "services", "configmaps", "persistentvolumeclaims"} <= resources
     verbs = {v for rule in role["rules"] for v in rule["verbs"]}
     assert {"create", "get", "list", "watch", "delete"} <= verbs
-    binding = one(manifests, "RoleBinding")
+    binding = one(manifests, "RoleBinding", f"{SPARK_APP}-driver")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE}]
 

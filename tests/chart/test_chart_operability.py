@@ -389,3 +389,23 @@ def test_kind_values_use_only_local_images(render: Render) -> None:
 def test_default_values_never_name_home_built_images_upstream(render: Render) -> None:
     for ref in images(render(CHART / "ci" / "default-values.yaml")):
         assert not ref.startswith("localhost/"), ref
+
+
+# --- found on the real cluster ----------------------------------------------------------------
+
+
+def test_operator_may_create_the_driver_network_policy(kind_manifests: list[Manifest]) -> None:
+    """Spark >= 4.2's spark-submit creates a NetworkPolicy per driver (server-side apply: PATCH)."""
+    role = one(kind_manifests, "Role", f"{SPARK_APP}-submitter")
+    rule = next(r for r in role["rules"] if "networkpolicies" in r["resources"])
+    assert rule["apiGroups"] == ["networking.k8s.io"]
+    assert {"get", "create", "patch", "delete"} <= set(rule["verbs"])
+    binding = one(kind_manifests, "RoleBinding", f"{SPARK_APP}-submitter")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    # `make operator` installs release spark-operator in namespace spark-operator
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "spark-operator-controller", "namespace": "spark-operator"}
+    ]
+    mk = (ROOT / "mk" / "kind.mk").read_text()
+    assert "SPARK_OPERATOR_NAMESPACE ?= spark-operator" in mk
+    assert "upgrade --install spark-operator " in mk
