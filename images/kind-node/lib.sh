@@ -1,6 +1,7 @@
 # images/kind-node/lib.sh - shared settings for the kind node-image build (sourced, not run).
 # Pins every version the node image is made of and puts every cache outside the clone,
 # under ${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline/, so a clean clone reuses them.
+# shellcheck shell=bash disable=SC2034  # sourced; the variables are used by the scripts
 
 # --- pinned versions -------------------------------------------------------------------
 KIND_VERSION="v0.30.0"                 # last kind release whose base image is bookworm
@@ -34,7 +35,8 @@ export GOBIN="${AP_CACHE}/bin"
 export GOPATH="${AP_CACHE}/go/path"
 export GOFLAGS="-buildvcs=false"
 export GOTOOLCHAIN=local
-export PATH="${GOBIN}:$(dirname "$GO_BIN"):${PATH}"
+PATH="${GOBIN}:${GO_BIN%/*}:${PATH}"
+export PATH
 mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOBIN" "$GOPATH" "$KN_CACHE"
 
 # --- logging with per-step timings -----------------------------------------------------
@@ -43,12 +45,15 @@ log() { printf '[kind-node %s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$(( $(date +%s
 # step NAME CMD...: run CMD (a command or a function, in a subshell with errexit in force),
 # print how long it took, return its status.
 step() {
-  local name="$1" s rc; shift
+  local name="$1" s rc errexit=0; shift
+  [[ $- == *e* ]] && errexit=1
   s=$(date +%s); log "$name: start"
   set +e
   ( set -e; "$@" )
   rc=$?
-  set -e
-  log "$name: $( ((rc==0)) && echo done || echo "FAILED rc=$rc") in $(( $(date +%s) - s ))s"
+  ((errexit)) && set -e
+  local what="done"
+  ((rc == 0)) || what="FAILED rc=$rc"
+  log "$name: $what in $(( $(date +%s) - s ))s"
   return "$rc"
 }

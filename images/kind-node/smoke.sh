@@ -98,8 +98,8 @@ pvc_and_dns() {
 
 nodeport() {
   "${K[@]}" -n "$NS" wait --for=condition=Ready pod/web --timeout=120s
-  local i
-  for i in $(seq 1 30); do
+  local _
+  for _ in $(seq 1 30); do
     if curl -fsS -m 2 "http://127.0.0.1:${HOST_PORT}/" | grep -qx smoke-nodeport-ok; then
       echo "127.0.0.1:${HOST_PORT} -> NodePort 30800 answered"; return 0
     fi
