@@ -292,6 +292,12 @@ def end_to_end(
             if b.get("phase") == f"rate_{phase['rate']}" and b["query"] == "articles" and b.get("duration_ms")
         ]
         phase["articles_batches"] = len(durations)
+        kinesis_batches = [b for b in batches if b.get("phase") == f"rate_{phase['rate']}" and b["shards_read"]]
+        shard_batches = sum(b["shards_read"] for b in kinesis_batches)
+        # The job's only Kinesis reader is the articles query: GetRecords per shard per trigger.
+        phase["get_records_per_shard_per_trigger"] = (
+            sum(b["get_records_calls"] for b in kinesis_batches) / shard_batches if shard_batches else None
+        )
         phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
     return {
         "record_bytes": record_bytes,
@@ -340,6 +346,10 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
                 "batch": event["batch"],
                 "rows": event["input_rows"],
                 "duration_ms": event["duration_ms"],
+                "shards_read": len(event.get("shards") or {}),
+                "get_records_calls": sum(
+                    (shard.get("get_records_calls") or 0) for shard in (event.get("shards") or {}).values()
+                ),
                 "ts": event["ts"],
                 "phase": phase,
             }

@@ -34,6 +34,7 @@ def s3a_options(aws: AwsSettings) -> dict[str, str]:
     """Hadoop settings (without the ``spark.hadoop.`` prefix) for S3 through S3A."""
     options = {
         "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
         "fs.s3a.aws.credentials.provider": "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
         "fs.s3a.endpoint.region": aws.region,
         # The analytics input stream of hadoop-aws 3.5 grows memory without bound in long runs (HADOOP-20058).

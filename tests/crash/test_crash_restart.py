@@ -134,7 +134,7 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
                     raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
                 return condition()
 
-            wait_until(reached, 240, what, interval=0.05)
+            wait_until(reached, 600, what, interval=0.05)
         finally:
             # The whole process group, as a pod kill does: the driver's JVM (a child) dies with it,
             # so no orphaned JVM keeps running batches against the checkpoint of the next run.
