@@ -13,8 +13,6 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
 
 class JsonFormatter(logging.Formatter):
     """Format records as single-line JSON with the event's fields at the top level."""
@@ -34,10 +32,10 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     """Send every logger's records to stderr as JSON at ``level`` (DEBUG, INFO, WARNING, ERROR)."""
-    from common.settings import SettingError
+    from common.settings import LOG_LEVELS, SettingError
 
-    if level.upper() not in _LEVELS:
-        raise SettingError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, got {level!r}")
+    if level.upper() not in LOG_LEVELS:
+        raise SettingError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

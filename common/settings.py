@@ -23,6 +23,9 @@ _BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STREAM_PATTERN = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 class SettingError(ValueError):
     """A setting has a value the pipeline cannot use; the message names the setting."""
 
@@ -98,6 +101,13 @@ class EnvReader:
     def duration_seconds(self, name: str, default: str) -> float:
         value = self.string(name, default)
         return parse_duration_seconds(name, value)
+
+    def log_level(self) -> str:
+        """``LOG_LEVEL``: DEBUG, INFO (default), WARNING or ERROR, any case."""
+        level = self.string("LOG_LEVEL", "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise SettingError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level.lower()!r}")
+        return level
 
     def aws(self) -> AwsSettings:
         region = self.string("AWS_REGION", self.string("AWS_DEFAULT_REGION", "us-east-1"))

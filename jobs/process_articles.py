@@ -7,7 +7,6 @@ cleanly on SIGTERM or Ctrl-C (the checkpoints make the next start resume exactly
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -37,14 +36,14 @@ def build_spark(settings: JobSettings) -> Any:
 
 def batch_shard_lag(settings: JobSettings, progress: dict[str, Any], query_name: str) -> dict[str, Any]:
     """Per-shard records read and millisBehindLatest of the batch a progress report covers."""
+    from jobs.kinesis.positions import SourceOffset
     from jobs.kinesis.progress import shard_ends, shard_lag
 
     sources = progress.get("sources") or []
     if not sources or not sources[0].get("endOffset"):
         return {}
-    offset = sources[0]["endOffset"]
-    offset = json.loads(offset) if isinstance(offset, str) else offset
-    if "run" not in offset:
+    offset = SourceOffset.parse(sources[0]["endOffset"])
+    if offset is None:
         return {}
     return shard_lag(shard_ends(offset, settings.source_options(query_name)["positionLog"], settings.aws))
 

@@ -68,7 +68,8 @@ class JobSettings:
 
     @property
     def watermark_delay(self) -> str:
-        return f"{int(self.watermark_delay_seconds)} seconds"
+        """In Spark's form, to the millisecond (``500ms`` stays 500 milliseconds, not 0 seconds)."""
+        return f"{round(self.watermark_delay_seconds * 1000)} milliseconds"
 
     def source_options(self, query_name: str) -> dict[str, str]:
         """Options of the Kinesis source for the query ``query_name`` (own position log each)."""
@@ -120,5 +121,5 @@ class JobSettings:
             author_stats_trigger_interval=author_stats_trigger,
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
-            log_level=env.string("LOG_LEVEL", "INFO").upper(),
+            log_level=env.log_level(),
         )

@@ -1,8 +1,14 @@
-"""Starting and stopping the local pipeline's processes, each in its own process group."""
+"""Starting and stopping the local pipeline's processes, each in its own process group.
+
+Every child gets a parent-death signal (Linux ``PR_SET_PDEATHSIG``): whatever ends the process
+that started it (Ctrl-C, SIGTERM, SIGHUP when the terminal closes, SIGKILL), the child gets
+SIGTERM at once and stops as on a normal stop, so nothing is left running.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -14,6 +20,20 @@ from dataclasses import dataclass
 from typing import IO
 from urllib.error import URLError
 from urllib.request import urlopen
+
+_PR_SET_PDEATHSIG = 1
+# Loaded once here: a child between fork and exec must not import anything.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent exits (Linux; elsewhere a no-op)."""
+    if _LIBC is None:
+        return
+    parent = os.getppid()
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signum)
 
 
 @dataclass
@@ -31,21 +51,25 @@ def start(
     log_path = os.path.join(log_dir, f"{name}.log")
     target = stdout if stdout is not None else open(log_path, "ab")  # noqa: SIM115 - the child process owns the file
     process = subprocess.Popen(
-        list(command), env=dict(env), stdout=target, stderr=subprocess.STDOUT, start_new_session=True
+        list(command),
+        env=dict(env),
+        stdout=target,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - only async-signal-safe calls: getppid, prctl, kill
     )
     return Child(name, process, log_path)
 
 
 def stop_all(children: Sequence[Child], grace_seconds: float = 45.0) -> None:
-    """SIGTERM each child's main process (newest first) so it can stop gracefully, then SIGKILL
-    whatever is left in its process group (e.g. the JVM a Python driver started)."""
+    """Stop the children newest first, one at a time, so each stops while what it needs still runs
+    (the job finishes its batch while the emulator answers): SIGTERM, wait up to ``grace_seconds``,
+    then SIGKILL whatever is left in its process group (e.g. the JVM a Python driver started)."""
     for child in reversed(children):
         if child.process.poll() is None:
             child.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    for child in reversed(children):
         with contextlib.suppress(subprocess.TimeoutExpired):
-            child.process.wait(max(0.1, deadline - time.monotonic()))
+            child.process.wait(grace_seconds)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.process.pid, signal.SIGKILL)
         child.process.wait()

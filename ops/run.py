@@ -2,8 +2,9 @@
 
 Starts ``moto_server`` (Kinesis + S3) on 127.0.0.1:4566 unless something already answers
 there (e.g. LocalStack), the publisher on 127.0.0.1:8000 (gunicorn), and the Spark job
-(``local[*]``). Prints where to look and a progress line per batch; Ctrl-C (or SIGTERM)
-stops every process it started. State (checkpoints, position logs, logs) lives under
+(``local[*]``). Prints where to look and a progress line per batch; Ctrl-C, SIGTERM, SIGHUP
+(the terminal closing) or the death of its parent stops every process it started, newest
+first: the job, then the publisher, then the emulator. State (checkpoints, position logs, logs) lives under
 ``STATE_DIR`` (default ``.state/``), which ``make reset`` removes. ``CLUSTER=standalone`` runs
 the job on a Spark standalone master with two workers instead of ``local[*]``.
 """
@@ -26,7 +27,7 @@ from common.settings import EnvReader, SettingError
 from jobs.settings import JobSettings
 from ops.defaults import state_dir as default_state_dir
 from ops.defaults import with_local_defaults
-from ops.processes import Child, port_open, start, start_moto, stop_all, wait_for_http
+from ops.processes import Child, die_with_parent, port_open, start, start_moto, stop_all, wait_for_http
 from ops.standalone import start_cluster, submit_command
 from publisher.settings import PublisherSettings
 
@@ -127,6 +128,18 @@ def banner(env: dict[str, str], state_dir: str, bucket: str, emulator_started: b
     )
 
 
+def held_ports(publisher_bind: str) -> str | None:
+    """Why ``make run`` cannot start when a port it needs is taken (e.g. by a previous run's leftovers)."""
+    host, _, port = publisher_bind.rpartition(":")
+    if port_open(host or "127.0.0.1", int(port)):
+        return (
+            f"port {port} (PUBLISHER_BIND={publisher_bind}) is already in use, probably by an earlier run's "
+            f"publisher: stop it (`fuser -k {port}/tcp`, or `pkill -f publisher.bootstrap`) or set PUBLISHER_BIND "
+            "to another address"
+        )
+    return None
+
+
 def job_command(cluster: str, env: dict[str, str], log_dir: str, children: list[Child]) -> list[str]:
     """The command that runs the job: in-process ``local[*]``, or submitted to a standalone cluster started here."""
     job_file = os.path.join(os.getcwd(), "jobs", "process_articles.py")
@@ -153,6 +166,10 @@ def main() -> int:
     except SettingError as error:
         print(f"make run: invalid setting: {error}", file=sys.stderr)
         return 2
+    held = held_ports(publisher_settings.bind)
+    if held:
+        print(f"make run: {held}", file=sys.stderr)
+        return 2
     log_dir = os.path.join(state_dir, "logs")
     children: list[Child] = []
     stopping = threading.Event()
@@ -160,8 +177,10 @@ def main() -> int:
     def on_signal(_signum: int, _frame: Any) -> None:
         stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C, SIGTERM, the terminal closing (SIGHUP) or the death of `make` itself: a normal stop.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    die_with_parent()
     endpoint = urlparse(env["AWS_ENDPOINT_URL"])
     emulator_started = False
     try:

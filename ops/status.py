@@ -29,7 +29,8 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
         if planned is None:
             rows.append([query, "-", "-", "-", "-", "no checkpoint yet"])
             continue
-        ends = shard_ends(planned.source_offset, settings.source_options(query)["positionLog"], settings.aws)
+        offset = planned.source_offset
+        ends = shard_ends(offset, settings.source_options(query)["positionLog"], settings.aws) if offset else {}
         lag = ", ".join(
             f"{shard[-3:]}: {end.millis_behind_latest} ms" if end else f"{shard[-3:]}: reading"
             for shard, end in ends.items()

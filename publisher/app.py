@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from publisher.routes import Publisher, api, json_error
+from publisher.routes import MAX_REQUEST_BYTES, Publisher, api, json_error
 
 
 def create_app(publisher: Publisher) -> Flask:
     """The app serving ``publisher`` (its service, stream probe and metrics) through the API blueprint."""
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     app.extensions["publisher"] = publisher
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_error)

@@ -47,7 +47,13 @@ def build(settings: PublisherSettings | None = None) -> Flask:
     ).set_function(lambda: writer.stats.throttled)
     metrics.buffered.set_function(lambda: service.buffered)
     app = create_app(
-        Publisher(service, StreamProbe(kinesis, settings.stream_name).reachable, metrics, settings.stream_name)
+        Publisher(
+            service,
+            StreamProbe(kinesis, settings.stream_name).reachable,
+            metrics,
+            settings.stream_name,
+            api_token=settings.api_token,
+        )
     )
     service.start()
     atexit.register(service.stop)

@@ -2,12 +2,15 @@
 
 ``GET /health`` (readiness: 200 when the stream is reachable and publishing is not stalled,
 else 503), ``GET /health/live`` (liveness: 200 while the process serves, even when Kinesis is
-briefly down), ``GET /metrics`` (Prometheus), ``POST /articles`` (publish the given articles,
-validated against the data contract; 400 with a JSON error when invalid).
+briefly down), ``GET /metrics`` (Prometheus), ``POST /articles`` (publish the given articles, validated against
+the data contract; 400 with a JSON error when invalid; needs ``Authorization: Bearer`` with
+``PUBLISHER_API_TOKEN``, 401 without it, 403 when no token is configured; bodies over
+``MAX_REQUEST_BYTES`` get 413).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,8 @@ from publisher.metrics import PublisherMetrics
 from publisher.service import PublisherService, encode
 
 MAX_POSTED_ARTICLES = 500
+# 500 articles of a few KB each fit easily; anything larger is refused (413) before it is read.
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
 api = Blueprint("publisher", __name__)
 
 
@@ -34,6 +39,7 @@ class Publisher:
     stream_reachable: Callable[[], bool]
     metrics: PublisherMetrics
     stream_name: str
+    api_token: str | None = None  # POST /articles requires it as a bearer token; None: the endpoint is off
 
 
 def _publisher() -> Publisher:
@@ -73,8 +79,24 @@ def _posted_articles(payload: Any) -> list[Any] | None:
     return [payload] if isinstance(payload, dict) else None
 
 
+def _refused() -> tuple[Response, int] | None:
+    """401/403 unless the request carries the configured bearer token."""
+    token = _publisher().api_token
+    if token is None:
+        return jsonify({"error": "POST /articles is disabled: set PUBLISHER_API_TOKEN to enable it"}), 403
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        response = jsonify({"error": "POST /articles needs the header 'Authorization: Bearer <PUBLISHER_API_TOKEN>'"})
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response, 401
+    return None
+
+
 @api.post("/articles")
 def publish_articles() -> tuple[Response, int]:
+    refused = _refused()
+    if refused is not None:
+        return refused
     articles = _posted_articles(request.get_json(silent=True))
     if articles is None:
         return jsonify({"error": "body must be a JSON article object or a list of them"}), 400

@@ -7,6 +7,19 @@ from dataclasses import dataclass
 
 from common.settings import AwsSettings, EnvReader, SettingError
 
+_MIN_TOKEN_CHARS = 16
+
+
+def api_token(env: EnvReader) -> str | None:
+    """``PUBLISHER_API_TOKEN``: unset disables ``POST /articles``; a set token must be hard to guess."""
+    token = env.optional_string("PUBLISHER_API_TOKEN")
+    if token is not None and len(token) < _MIN_TOKEN_CHARS:
+        raise SettingError(
+            f"PUBLISHER_API_TOKEN must be at least {_MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 16`), "
+            f"got {len(token)}"
+        )
+    return token
+
 
 @dataclass(frozen=True)
 class PublisherSettings:
@@ -21,6 +34,7 @@ class PublisherSettings:
     bind: str
     startup_timeout_seconds: float
     log_level: str
+    api_token: str | None = None  # bearer token POST /articles requires; None disables the endpoint
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PublisherSettings:
@@ -39,5 +53,6 @@ class PublisherSettings:
             authors=env.integer("PUBLISHER_AUTHORS", 8, minimum=1),
             bind=env.string("PUBLISHER_BIND", "127.0.0.1:8000"),
             startup_timeout_seconds=env.number("PUBLISHER_STARTUP_TIMEOUT", 30.0),
-            log_level=env.string("LOG_LEVEL", "INFO").upper(),
+            log_level=env.log_level(),
+            api_token=api_token(env),
         )

@@ -88,7 +88,7 @@ build_etcd() {
   } >"$wrap/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$wrap/tools.go"
   (cd "$wrap" && go mod tidy && CGO_ENABLED=0 "${GOB[@]}" \
-     -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+     -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
 }
 
 build_coredns() {

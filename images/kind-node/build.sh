@@ -49,7 +49,8 @@ node_base() {
   local files c="kind-node-base-build-$$"
   files="$(kind_mod)/images/base/files"
   "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
-  "$ENGINE" run --name "$c" -v "$files:/kind-files:ro" --env NODE_APT_PACKAGES="$NODE_APT_PACKAGES" \
+  # shellcheck disable=SC2086 # the package list is split on purpose
+  "$ENGINE" run --name "$c" -v "$files:/kind-files:ro" \
     "$BASE_IMAGE" bash -euo pipefail -c '
       f=/kind-files
       install -m 0755 $f/usr/local/bin/* /usr/local/bin/
@@ -60,10 +61,10 @@ node_base() {
       install -m 0644 $f/etc/containerd/* /etc/containerd/
       install -m 0644 $f/etc/default/* /etc/default/
       install -m 0644 $f/etc/sysctl.d/* /etc/sysctl.d/
-      install -m 0644 $f/etc/systemd/system/*.* /etc/systemd/system/
+      find $f/etc/systemd/system -maxdepth 1 -type f -exec install -m 0644 {} /etc/systemd/system/ \;
       install -m 0644 $f/etc/systemd/system/kubelet.service.d/* /etc/systemd/system/kubelet.service.d/
       export DEBIAN_FRONTEND=noninteractive
-      clean-install $NODE_APT_PACKAGES
+      clean-install "$@"
       find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete
       rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/* \
             /lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev* \
@@ -73,7 +74,7 @@ node_base() {
       systemctl enable kubelet.service containerd.service undo-mount-hacks.service
       systemctl mask systemd-binfmt.service
       mkdir -p /etc/kubernetes/manifests /opt/cni/bin
-    '
+    ' node-base $NODE_APT_PACKAGES
   "$ENGINE" commit -q \
     --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
@@ -119,28 +120,32 @@ kube_proxy_image() {
   log "built $name"
 }
 
-# cluster image name (what kubeadm/manifests request) -> our local image name
-declare -A IMAGE_MAP
+# image name in the node's containerd (what kubeadm, containerd and the manifests request)
+# -> our own name for the image in podman's store
+declare -A IMAGE_MAP=(
+  ["registry.k8s.io/kube-apiserver:${K8S_VERSION}"]="${PARTS}/kube-apiserver:${K8S_VERSION}"
+  ["registry.k8s.io/kube-controller-manager:${K8S_VERSION}"]="${PARTS}/kube-controller-manager:${K8S_VERSION}"
+  ["registry.k8s.io/kube-scheduler:${K8S_VERSION}"]="${PARTS}/kube-scheduler:${K8S_VERSION}"
+  ["registry.k8s.io/kube-proxy:${K8S_VERSION}"]="${PARTS}/kube-proxy:${K8S_VERSION}"
+  ["registry.k8s.io/etcd:${ETCD_IMAGE_TAG}"]="${PARTS}/etcd:${ETCD_IMAGE_TAG}"
+  ["registry.k8s.io/coredns/coredns:${COREDNS_VERSION}"]="${PARTS}/coredns:${COREDNS_VERSION}"
+  ["registry.k8s.io/pause:${PAUSE_IMAGE_TAG}"]="${PARTS}/pause:${PAUSE_IMAGE_TAG}"
+  ["registry.k8s.io/pause:${KIND_SANDBOX_PAUSE_TAG}"]="${PARTS}/pause:${PAUSE_IMAGE_TAG}"
+  ["$LOCAL_PATH_IMAGE"]="$LOCAL_PATH_IMAGE"
+  ["$HELPER_IMAGE"]="$HELPER_IMAGE"
+)
 component_images() {
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler; do
     static_image "${PARTS}/$c:${K8S_VERSION}" "[\"/usr/local/bin/$c\"]" "$K8S_BIN/$c:usr/local/bin/$c"
-    IMAGE_MAP["registry.k8s.io/$c:${K8S_VERSION}"]="${PARTS}/$c:${K8S_VERSION}"
   done
   kube_proxy_image
-  IMAGE_MAP["registry.k8s.io/kube-proxy:${K8S_VERSION}"]="${PARTS}/kube-proxy:${K8S_VERSION}"
   static_image "${PARTS}/etcd:${ETCD_IMAGE_TAG}" '["/usr/local/bin/etcd"]' "$COMP/etcd-$ETCD_VERSION/etcd:usr/local/bin/etcd"
-  IMAGE_MAP["registry.k8s.io/etcd:${ETCD_IMAGE_TAG}"]="${PARTS}/etcd:${ETCD_IMAGE_TAG}"
   static_image "${PARTS}/coredns:${COREDNS_VERSION}" '["/coredns"]' "$COMP/coredns-$COREDNS_VERSION/coredns:coredns"
-  IMAGE_MAP["registry.k8s.io/coredns/coredns:${COREDNS_VERSION}"]="${PARTS}/coredns:${COREDNS_VERSION}"
   static_image "${PARTS}/pause:${PAUSE_IMAGE_TAG}" '["/pause"]' "$COMP/pause-$PAUSE_IMAGE_TAG/pause:pause"
-  IMAGE_MAP["registry.k8s.io/pause:${PAUSE_IMAGE_TAG}"]="${PARTS}/pause:${PAUSE_IMAGE_TAG}"
-  IMAGE_MAP["registry.k8s.io/pause:${KIND_SANDBOX_PAUSE_TAG}"]="${PARTS}/pause:${PAUSE_IMAGE_TAG}"
   static_image "$LOCAL_PATH_IMAGE" '["/usr/local/bin/local-path-provisioner"]' \
     "$COMP/local-path-provisioner-$LOCAL_PATH_VERSION/local-path-provisioner:usr/local/bin/local-path-provisioner"
-  IMAGE_MAP["$LOCAL_PATH_IMAGE"]="$LOCAL_PATH_IMAGE"
   helper_image
-  IMAGE_MAP["$HELPER_IMAGE"]="$HELPER_IMAGE"
 }
 
 helper_image() {
@@ -168,7 +173,7 @@ manifests() {
 import re, sys
 src, prov, helper = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(src).read()
-body = re.search(r'const defaultStorageManifest = `(.*?)`\n', text, re.S).group(1)
+body = re.search(r'const defaultStorageManifest = `(.*?\n)`\n', text, re.S).group(1)
 body = body.replace('` + storageProvisionerImage + `', prov).replace('` + storageHelperImage + `', helper)
 assert '`' not in body, "unexpected Go expression left in the storage manifest"
 sys.stdout.write(body)
@@ -245,6 +250,14 @@ assemble() {
     "$c" "$NODE_IMAGE" >/dev/null
 }
 
+# `build.sh STEP...` runs single steps (binaries node_base component_images manifests archives
+# assemble), for debugging.
+if [ "$#" -gt 0 ]; then
+  for s in "$@"; do
+    step "$s" "$s"
+  done
+  exit 0
+fi
 step "binaries (k8s ${K8S_VERSION} + components)" binaries
 step "node base ${NODE_BASE}" node_base
 step "component images" component_images

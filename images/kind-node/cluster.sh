@@ -55,6 +55,13 @@ up() {
   log "provider $ENGINE, node image $image"
   if cluster_exists; then
     log "kind cluster $CLUSTER already exists"
+    # after a reboot of the host the node container exists but is stopped
+    local stopped
+    stopped="$("$ENGINE" ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER" --filter status=exited --format '{{.Names}}')"
+    if [ -n "$stopped" ]; then
+      # shellcheck disable=SC2086 # one name per word
+      step "start stopped node containers: $stopped" "$ENGINE" start $stopped
+    fi
   else
     step "kind create cluster $CLUSTER" \
       "$KIND" create cluster --name "$CLUSTER" --config "$CONFIG" --image "$image" --wait "${WAIT}s"

@@ -40,11 +40,15 @@ mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOBIN" "$GOPATH" "$KN_CACHE"
 # --- logging with per-step timings -----------------------------------------------------
 _kn_t0=$(date +%s)
 log() { printf '[kind-node %s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$(( $(date +%s) - _kn_t0 ))" "$*" >&2; }
-# step NAME CMD...: run CMD, print how long it took.
+# step NAME CMD...: run CMD (a command or a function, in a subshell with errexit in force),
+# print how long it took, return its status.
 step() {
-  local name="$1" s rc=0; shift
+  local name="$1" s rc; shift
   s=$(date +%s); log "$name: start"
-  "$@" || rc=$?
+  set +e
+  ( set -e; "$@" )
+  rc=$?
+  set -e
   log "$name: $( ((rc==0)) && echo done || echo "FAILED rc=$rc") in $(( $(date +%s) - s ))s"
   return "$rc"
 }

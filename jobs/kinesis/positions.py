@@ -1,12 +1,11 @@
 """Shard positions, the source offset, and planning of the next micro-batch. Pure logic.
 
-An offset (what Spark checkpoints) is::
+An offset (what Spark checkpoints) is a ``SourceOffset``: the run (a uuid per checkpoint), the
+batch number, the per-shard record limit, the position new shards start from, the finished
+shard ids and each shard's start position for the batch; it becomes JSON only at Spark's API
+(``to_json`` / ``from_json``).
 
-    {"run": "<uuid of this checkpoint>", "batch": n, "limit": records_per_shard,
-     "initial": <position new shards start from>, "done": [finished shard ids],
-     "shards": {"shardId-000000000000": <start position of batch n>, ...}}
-
-A position is a dict: ``{"type": "TRIM_HORIZON"}``, ``{"type": "AT_TIMESTAMP", "ts": 1.7e9}``,
+A position is a JSON object (``Position``): ``{"type": "TRIM_HORIZON"}``, ``{"type": "AT_TIMESTAMP", "ts": 1.7e9}``,
 ``{"type": "AT_SEQUENCE_NUMBER", "seq": "..."}`` or
 ``{"type": "AFTER_SEQUENCE_NUMBER", "seq": "...", "sub": k}``; ``sub`` is set when the batch
 ended inside a KPL aggregated record after its sub-record ``k``. Sequence numbers are decimal
@@ -22,11 +21,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Required, TypedDict
 
-Position = dict[str, Any]
-Offset = dict[str, Any]
+
+class Position(TypedDict, total=False):
+    """Where reading a shard starts (or stopped): the shard-iterator type and its argument."""
+
+    type: Required[str]  # TRIM_HORIZON, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER
+    seq: str  # a sequence number (decimal string), for the *_SEQUENCE_NUMBER types
+    sub: int  # after this sub-record of an aggregated record (AFTER_SEQUENCE_NUMBER only)
+    ts: float  # epoch seconds, for AT_TIMESTAMP
+
 
 TRIM_HORIZON: Position = {"type": "TRIM_HORIZON"}
 _SEQUENCE_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
@@ -75,7 +81,7 @@ class ShardEnd:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ShardEnd:
         return cls(
-            end=dict(data["end"]),
+            end=data["end"],
             records=int(data["records"]),
             closed=bool(data["closed"]),
             millis_behind_latest=data.get("millis_behind_latest"),
@@ -123,44 +129,80 @@ def is_consumed(position: Position, sequence: str, sub: int | None) -> bool:
     return False
 
 
-def new_offset(initial: Position, limit: int, stream_created: float | None = None) -> Offset:
+@dataclass(frozen=True)
+class SourceOffset:
+    """The source's offset for one batch, as Spark checkpoints it (JSON at the API boundary only)."""
+
+    run: str  # one per checkpoint: names the position log's entries
+    batch: int
+    limit: int  # records per shard for this batch
+    initial: Position  # where shards that appear later start
+    shards: dict[str, Position] = field(default_factory=dict)  # start position of each shard in this batch
+    done: tuple[str, ...] = ()  # closed shards read to their end
+    stream_created: float | None = None  # the stream's creation time: tells a recreated stream apart
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "batch": self.batch,
+            "limit": self.limit,
+            "initial": self.initial,
+            "done": list(self.done),
+            "shards": self.shards,
+            "stream_created": self.stream_created,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SourceOffset:
+        return cls(
+            run=str(data["run"]),
+            batch=int(data["batch"]),
+            limit=int(data["limit"]),
+            initial=data["initial"],
+            shards=dict(data["shards"]),
+            done=tuple(data.get("done", ())),
+            stream_created=data.get("stream_created"),
+        )
+
+    @classmethod
+    def parse(cls, data: str | Mapping[str, Any] | None) -> SourceOffset | None:
+        """The offset in Spark's progress or offset log (JSON text or object); None when another source's."""
+        import json
+
+        document = json.loads(data) if isinstance(data, str) else data
+        return cls.from_json(document) if isinstance(document, Mapping) and "run" in document else None
+
+
+def new_offset(initial: Position, limit: int, stream_created: float | None = None) -> SourceOffset:
     """The offset a new checkpoint starts from: no shard planned yet, a fresh run id.
 
     ``stream_created`` (the stream's creation time, epoch seconds) identifies the stream the
     checkpoint belongs to: a stream deleted and recreated under the same name is another one.
     """
-    return {
-        "run": uuid.uuid4().hex,
-        "batch": 0,
-        "limit": limit,
-        "initial": initial,
-        "done": [],
-        "shards": {},
-        "stream_created": stream_created,
-    }
+    return SourceOffset(run=uuid.uuid4().hex, batch=0, limit=limit, initial=initial, stream_created=stream_created)
 
 
 def plan_next_offset(
-    start: Offset,
+    start: SourceOffset,
     ends: Mapping[str, ShardEnd],
     listed: Iterable[ShardInfo],
     limit: int,
-) -> Offset:
+) -> SourceOffset:
     """Batch n+1's offset from batch n's offset ``start``, its log entries and the listed shards.
 
     Raises ``PositionLogMismatch`` when a shard of ``start`` has no entry in ``ends``.
     """
-    missing = sorted(set(start["shards"]) - set(ends))
+    missing = sorted(set(start.shards) - set(ends))
     if missing:
         raise PositionLogMismatch(
-            f"the shard-position log has no end for batch {start['batch']} of shard(s) {', '.join(missing)}"
+            f"the shard-position log has no end for batch {start.batch} of shard(s) {', '.join(missing)}"
         )
     listed = list(listed)
     listed_ids = {shard.shard_id for shard in listed}
-    done = set(start["done"])
+    done = set(start.done)
     shards: dict[str, Position] = {}
     for shard_id, entry in ends.items():
-        if shard_id not in start["shards"]:
+        if shard_id not in start.shards:
             continue
         if entry.closed:
             done.add(shard_id)
@@ -171,17 +213,17 @@ def plan_next_offset(
             continue
         parents_pending = [p for p in shard.parents if p in listed_ids and p not in done]
         if not parents_pending:
-            shards[shard.shard_id] = dict(start["initial"])
-    return {
-        "run": start["run"],
-        "batch": start["batch"] + 1,
-        "limit": limit,
-        "initial": start["initial"],
-        "stream_created": start.get("stream_created"),
+            shards[shard.shard_id] = start.initial
+    return SourceOffset(
+        run=start.run,
+        batch=start.batch + 1,
+        limit=limit,
+        initial=start.initial,
+        stream_created=start.stream_created,
         # Finished shards are remembered only while Kinesis still lists them (retention period).
-        "done": sorted(done & listed_ids),
-        "shards": dict(sorted(shards.items())),
-    }
+        done=tuple(sorted(done & listed_ids)),
+        shards=dict(sorted(shards.items())),
+    )
 
 
 def per_shard_limit(max_rows: int | None, shard_count: int, default: int) -> int:

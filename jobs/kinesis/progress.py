@@ -10,11 +10,10 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from common.settings import AwsSettings
 from jobs.kinesis.position_log import open_position_log
-from jobs.kinesis.positions import ShardEnd
+from jobs.kinesis.positions import ShardEnd, SourceOffset
 
 
 @dataclass(frozen=True)
@@ -23,13 +22,13 @@ class CheckpointedBatch:
 
     batch_id: int
     watermark_ms: int
-    source_offset: dict[str, Any]
+    source_offset: SourceOffset | None  # None when the query reads another source
 
 
-def shard_ends(offset: Mapping[str, Any], position_log_root: str, aws: AwsSettings) -> dict[str, ShardEnd | None]:
+def shard_ends(offset: SourceOffset, position_log_root: str, aws: AwsSettings) -> dict[str, ShardEnd | None]:
     """For each shard of the batch ``offset`` starts, its end in the position log (None while still reading)."""
-    log = open_position_log(position_log_root, offset["run"], aws)
-    return {shard: log.get(offset["batch"], shard) for shard in offset.get("shards", {})}
+    log = open_position_log(position_log_root, offset.run, aws)
+    return {shard: log.get(offset.batch, shard) for shard in offset.shards}
 
 
 def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | None]]:
@@ -57,7 +56,9 @@ def latest_checkpointed_batch(checkpoint_dir: str) -> CheckpointedBatch | None:
         return None
     with open(os.path.join(offsets, str(max(batches))), encoding="utf-8") as handle:
         _version, metadata, source_offset, *_ = handle.read().splitlines()
-    return CheckpointedBatch(max(batches), int(json.loads(metadata)["batchWatermarkMs"]), json.loads(source_offset))
+    return CheckpointedBatch(
+        max(batches), int(json.loads(metadata)["batchWatermarkMs"]), SourceOffset.parse(source_offset)
+    )
 
 
 def latest_committed_batch(checkpoint_dir: str) -> int | None:

@@ -235,7 +235,7 @@ class ShardReader:
         # Where reading stands: every record at or before it has been returned (or precedes start).
         # Records at or before it are skipped, which also makes a renewed iterator (re-opened at an
         # aggregate whose first sub-records were already read) exact.
-        position = dict(start)
+        position = start
         iterator = self._iterator(position)
         deadline = self.clock() + self.limits.max_fetch_seconds
         target = replay_to.end if replay_to is not None else None

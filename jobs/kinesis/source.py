@@ -42,11 +42,11 @@ from jobs.kinesis.faults import FaultSpec, FaultyKinesisClient
 from jobs.kinesis.position_log import open_position_log
 from jobs.kinesis.positions import (
     TRIM_HORIZON,
-    Offset,
     Position,
     PositionLogMismatch,
     ShardEnd,
     ShardInfo,
+    SourceOffset,
     new_offset,
     per_shard_limit,
     plan_next_offset,
@@ -121,14 +121,22 @@ class SourceOptions:
         )
 
 
-def initial_position(starting: str, now: float | None = None) -> Position | dict[str, Position]:
-    """The position(s) a new checkpoint starts from, for the ``startingPosition`` option."""
+@dataclass(frozen=True)
+class StartingPositions:
+    """Where a new checkpoint starts: every shard from ``initial``, except those in ``per_shard``."""
+
+    initial: Position
+    per_shard: dict[str, Position] = dataclasses.field(default_factory=dict)
+
+
+def initial_position(starting: str, now: float | None = None) -> StartingPositions:
+    """The positions a new checkpoint starts from, for the ``startingPosition`` option."""
     upper = starting.upper()
     if upper == "TRIM_HORIZON":
-        return dict(TRIM_HORIZON)
+        return StartingPositions(TRIM_HORIZON)
     if upper == "LATEST":
         # Pinned to the query's first start so records arriving between batches are never skipped.
-        return {"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now}
+        return StartingPositions({"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now})
     if upper.startswith("AT_TIMESTAMP:"):
         value = starting.split(":", 1)[1].strip()
         try:
@@ -140,7 +148,7 @@ def initial_position(starting: str, now: float | None = None) -> Position | dict
                 raise SettingError(
                     f"startingPosition AT_TIMESTAMP needs epoch seconds or RFC 3339 time, got {value!r}"
                 ) from None
-        return {"type": "AT_TIMESTAMP", "ts": seconds}
+        return StartingPositions({"type": "AT_TIMESTAMP", "ts": seconds})
     if starting.startswith("{"):
         try:
             per_shard: dict[str, Position] = json.loads(starting)
@@ -156,7 +164,8 @@ def initial_position(starting: str, now: float | None = None) -> Position | dict
                     f'startingPosition for {shard_id} must be {{"type": "AT_SEQUENCE_NUMBER"|"AFTER_SEQUENCE_NUMBER", '
                     f'"seq": "<digits>"}}, got {position!r}'
                 )
-        return per_shard
+        # Shards not named start from TRIM_HORIZON.
+        return StartingPositions(TRIM_HORIZON, dict(sorted(per_shard.items())))
     raise SettingError(
         f"startingPosition must be TRIM_HORIZON, LATEST, AT_TIMESTAMP:<time> or a JSON object of per-shard "
         f"sequence numbers, got {starting!r}"
@@ -207,13 +216,13 @@ def stream_creation_time(client: Any, stream_name: str, retry_deadline_seconds: 
     return float(response["StreamDescriptionSummary"]["StreamCreationTimestamp"].timestamp())
 
 
-def check_same_stream(offset: Offset, stream_name: str, created: float, checkpoint_hint: str) -> None:
+def check_same_stream(offset: SourceOffset, stream_name: str, created: float, checkpoint_hint: str) -> None:
     """Fail when the checkpoint was made for an earlier stream of the same name (deleted and recreated).
 
     Its positions mean nothing in the new stream: resuming would silently skip or misread records.
     Offsets written before the creation time was recorded carry none and are not checked.
     """
-    recorded = offset.get("stream_created")
+    recorded = offset.stream_created
     if recorded is not None and abs(recorded - created) > 0.001:
         raise KinesisSourceError(
             f"stream {stream_name!r} was created at {datetime.fromtimestamp(created, timezone.utc).isoformat()}, "
@@ -304,15 +313,10 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def _stream_created(self) -> float:
         return stream_creation_time(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
 
-    def initialOffset(self) -> Offset:
-        initial = initial_position(self.options.starting_position)
-        created = self._stream_created()
-        if "type" in initial:
-            return new_offset(initial, self.options.max_records_per_shard, created)
-        # Per-shard sequence numbers: those shards start there, any other shard from TRIM_HORIZON.
-        offset = new_offset(dict(TRIM_HORIZON), self.options.max_records_per_shard, created)
-        offset["shards"] = dict(sorted(initial.items()))
-        return offset
+    def initialOffset(self) -> dict[str, Any]:
+        starting = initial_position(self.options.starting_position)
+        offset = new_offset(starting.initial, self.options.max_records_per_shard, self._stream_created())
+        return dataclasses.replace(offset, shards=starting.per_shard).to_json()
 
     def getDefaultReadLimit(self) -> ReadLimit:
         return ReadAllAvailable()
@@ -320,19 +324,20 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
     def prepareForTriggerAvailableNow(self) -> None:
         self._available_now = True
 
-    def _ends(self, start: Offset) -> dict[str, ShardEnd]:
-        if start["batch"] == 0:
+    def _ends(self, start: SourceOffset) -> dict[str, ShardEnd]:
+        if start.batch == 0:
             # Nothing read yet: per-shard starting positions carry over unchanged.
-            return {shard: ShardEnd(end=pos, records=0, closed=False) for shard, pos in start["shards"].items()}
-        log = open_position_log(self.options.position_log, start["run"], self.options.aws)
+            return {shard: ShardEnd(end=pos, records=0, closed=False) for shard, pos in start.shards.items()}
+        log = open_position_log(self.options.position_log, start.run, self.options.aws)
         ends = {}
-        for shard in start["shards"]:
-            entry = log.get(start["batch"], shard)
+        for shard in start.shards:
+            entry = log.get(start.batch, shard)
             if entry is not None:
                 ends[shard] = entry
         return ends
 
-    def latestOffset(self, start: Offset, limit: ReadLimit) -> Offset:
+    def latestOffset(self, start_json: dict[str, Any], limit: ReadLimit) -> dict[str, Any]:
+        start = SourceOffset.from_json(start_json)
         if not self._stream_checked:  # once per query start: a restart may find the stream recreated
             check_same_stream(
                 start,
@@ -345,7 +350,7 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         listed = list_shards(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None
         per_shard = per_shard_limit(
-            max_rows, max(1, len(start["shards"]) or len(listed)), self.options.max_records_per_shard
+            max_rows, max(1, len(start.shards) or len(listed)), self.options.max_records_per_shard
         )
         try:
             planned = plan_next_offset(start, ends, listed, per_shard)
@@ -355,11 +360,11 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 "beside it (deleted, moved, or purged too early). Restore it, or delete the query's checkpoint "
                 "directory too (make reset) to start over from startingPosition."
             ) from None
-        if start["batch"] > 0:
+        if start.batch > 0:
             log_event(
                 logger,
                 "kinesis_batch_read",
-                batch=start["batch"],
+                batch=start.batch,
                 shards={
                     shard: {
                         "records": end.records,
@@ -372,23 +377,22 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
                 },
             )
         if self._first_start_batch is None:
-            self._first_start_batch = start["batch"]
+            self._first_start_batch = start.batch
         # Drained: a batch of this run (not one before a restart) reached the tip of every shard.
         drained = (
-            start["batch"] > self._first_start_batch
+            start.batch > self._first_start_batch
             and all(
-                end.closed or (end.millis_behind_latest == 0 and end.records < start["limit"]) for end in ends.values()
+                end.closed or (end.millis_behind_latest == 0 and end.records < start.limit) for end in ends.values()
             )
-            and set(planned["shards"]) == set(start["shards"])
+            and set(planned.shards) == set(start.shards)
         )
-        if self._available_now and drained:
-            return start
-        return planned
+        return (start if self._available_now and drained else planned).to_json()
 
-    def partitions(self, start: Offset, end: Offset) -> list[KinesisPartition]:  # noqa: ARG002 - Spark's or boto3's signature
+    def partitions(self, start: dict[str, Any], end: dict[str, Any]) -> list[KinesisPartition]:  # noqa: ARG002 - Spark's signature
+        planned = SourceOffset.from_json(end)
         return [
-            KinesisPartition(self.options, end["run"], end["batch"], shard, start=position, limit=end["limit"])
-            for shard, position in end["shards"].items()
+            KinesisPartition(self.options, planned.run, planned.batch, shard, start=position, limit=planned.limit)
+            for shard, position in planned.shards.items()
         ]
 
     def read(self, partition: KinesisPartition) -> Iterator[Any]:  # type: ignore[override]
@@ -397,10 +401,11 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         records, _ = read_partition(partition)
         yield from records_to_arrow(records, partition.shard_id)
 
-    def commit(self, end: Offset) -> None:
-        keep_from = end["batch"] - self.options.position_log_retention
+    def commit(self, end: dict[str, Any]) -> None:
+        committed = SourceOffset.from_json(end)
+        keep_from = committed.batch - self.options.position_log_retention
         if keep_from > 0:
-            open_position_log(self.options.position_log, end["run"], self.options.aws).purge_before(keep_from)
+            open_position_log(self.options.position_log, committed.run, self.options.aws).purge_before(keep_from)
 
 
 class KinesisDataSource(DataSource):

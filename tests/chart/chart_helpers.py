@@ -13,7 +13,7 @@ CI_VALUES = sorted((CHART / "ci").glob("*.yaml"))
 SUBCHARTS = sorted(p for p in (CHART / "charts").iterdir() if (p / "Chart.yaml").is_file())
 RELEASE = "article-pipeline"
 NAMESPACE = "article-pipeline"
-KUBERNETES_VERSION = "1.33.0"  # kind node image in mk/kind.mk is v1.33.x
+KUBERNETES_VERSION = "1.34.0"  # the kind node (kind-config.yaml): v1.34.x
 
 Manifest = dict[str, Any]
 
@@ -48,8 +48,8 @@ def env_map(env: list[dict[str, Any]] | None) -> dict[str, Any]:
 def pods(objs: list[Manifest]) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
     """Every pod the chart creates, directly or through the Spark Operator.
 
-    Returns (label, pod securityContext, containers); a SparkApplication role counts as one pod
-    whose single container carries the role's securityContext and resources.
+    Returns (label, pod securityContext, containers); a SparkApplication role counts as one pod,
+    described by its pod template (`spec.<role>.template`: what spark-submit builds the pod from).
     """
     out: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
     for o in objs:
@@ -57,18 +57,37 @@ def pods(objs: list[Manifest]) -> list[tuple[str, dict[str, Any], list[dict[str,
             spec = o["spec"]["template"]["spec"]
             containers = spec.get("initContainers", []) + spec["containers"]
             out.append((f"{o['kind']}/{o['metadata']['name']}", spec.get("securityContext", {}), containers))
+        elif o["kind"] == "Pod":
+            spec = o["spec"]
+            out.append((f"Pod/{o['metadata']['name']}", spec.get("securityContext", {}), spec["containers"]))
         elif o["kind"] == "SparkApplication":
             for role in ("driver", "executor"):
                 r = o["spec"][role]
-                container = {
-                    "name": f"spark-{role}",
-                    "image": r.get("image", o["spec"].get("image")),
-                    "securityContext": r.get("securityContext", {}),
-                }
+                spec = r.get("template", {}).get("spec", {})
+                main = dict(spec.get("containers", [{}])[0])
+                main.setdefault("image", r.get("image", o["spec"].get("image")))
                 out.append(
-                    (f"SparkApplication/{o['metadata']['name']}/{role}", r.get("podSecurityContext", {}), [container])
+                    (
+                        f"SparkApplication/{o['metadata']['name']}/{role}",
+                        spec.get("securityContext", {}),
+                        [*spec.get("initContainers", []), main],
+                    )
                 )
     return out
+
+
+def spark_template(app: Manifest, role: str) -> dict[str, Any]:
+    """The pod spec of a SparkApplication role's template."""
+    spec: dict[str, Any] = app["spec"][role]["template"]["spec"]
+    return spec
+
+
+def spark_container(app: Manifest, role: str) -> dict[str, Any]:
+    """The Spark container of a role's template (the name spark-submit looks for)."""
+    name = {"driver": "spark-kubernetes-driver", "executor": "spark-kubernetes-executor"}[role]
+    found = [c for c in spark_template(app, role)["containers"] if c["name"] == name]
+    assert len(found) == 1, f"{role}: no container {name} in the template"
+    return found[0]
 
 
 def images(objs: list[Manifest]) -> list[str]:

@@ -23,6 +23,8 @@ from chart_helpers import (
     is_aws_values,
     one,
     pods,
+    spark_container,
+    spark_template,
     values_of,
 )
 
@@ -86,21 +88,23 @@ def test_sparkapplication_contract(manifests: list[Manifest]) -> None:
     assert spec["mode"] == "cluster"
     assert spec["sparkVersion"] == "4.3.0"
     assert spec["mainApplicationFile"] == "local:///opt/app/jobs/process_articles.py"
-    assert spec["image"] == "article-pipeline/spark-job:0.1.0"
+    assert spec["image"].endswith("article-pipeline/spark-job:0.1.0")
     rp = spec["restartPolicy"]
-    assert rp["type"] == "Always"
+    assert rp["type"] == "OnFailure"
+    assert rp["onFailureRetries"] >= 1 and rp["onSubmissionFailureRetries"] >= 1
     assert rp["onFailureRetryInterval"] >= 1 and rp["onSubmissionFailureRetryInterval"] >= 1
 
 
 def test_checkpoint_pvc_mounted_on_driver_and_executors(manifests: list[Manifest]) -> None:
-    spec = sparkapp(manifests)["spec"]
-    volumes = {v["name"]: v for v in spec["volumes"]}
+    app = sparkapp(manifests)
     pvc_names = {p["metadata"]["name"] for p in by_kind(manifests, "PersistentVolumeClaim")}
     for role in ("driver", "executor"):
-        env = env_map(spec[role]["env"])
+        volumes = {v["name"]: v for v in spark_template(app, role)["volumes"]}
+        container = spark_container(app, role)
+        env = env_map(container["env"])
         checkpoint = env["CHECKPOINT_LOCATION"]
         assert checkpoint == "/checkpoints"
-        mounts = [m for m in spec[role]["volumeMounts"] if m["mountPath"] == checkpoint]
+        mounts = [m for m in container["volumeMounts"] if m["mountPath"] == checkpoint]
         assert len(mounts) == 1, f"{role}: nothing mounted at {checkpoint}"
         claim = volumes[mounts[0]["name"]]["persistentVolumeClaim"]["claimName"]
         assert claim in pvc_names, f"{role}: claim {claim} is not rendered"
@@ -108,19 +112,24 @@ def test_checkpoint_pvc_mounted_on_driver_and_executors(manifests: list[Manifest
 
 
 def test_spark_pods_readonly_root_with_writable_tmp(manifests: list[Manifest]) -> None:
-    spec = sparkapp(manifests)["spec"]
-    volumes = {v["name"]: v for v in spec["volumes"]}
+    app = sparkapp(manifests)
     for role in ("driver", "executor"):
-        assert spec[role]["securityContext"]["readOnlyRootFilesystem"] is True
-        tmp = next(m for m in spec[role]["volumeMounts"] if m["mountPath"] == "/tmp")
+        volumes = {v["name"]: v for v in spark_template(app, role)["volumes"]}
+        container = spark_container(app, role)
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        tmp = next(m for m in container["volumeMounts"] if m["mountPath"] == "/tmp")
         assert "emptyDir" in volumes[tmp["name"]]
 
 
 def test_checkpoint_path_follows_values(render: Render) -> None:
-    spec = sparkapp(render(sets=("spark-job.checkpoint.mountPath=/data/ckpt",)))["spec"]
+    app = sparkapp(render(sets=("spark-job.checkpoint.mountPath=/data/ckpt",)))
     for role in ("driver", "executor"):
-        assert env_map(spec[role]["env"])["CHECKPOINT_LOCATION"] == "/data/ckpt"
-        assert "/data/ckpt" in [m["mountPath"] for m in spec[role]["volumeMounts"]]
+        container = spark_container(app, role)
+        assert env_map(container["env"])["CHECKPOINT_LOCATION"] == "/data/ckpt"
+        assert "/data/ckpt" in [m["mountPath"] for m in container["volumeMounts"]]
+    guard = next(c for c in spark_template(app, "driver")["initContainers"] if c["name"] == "checkpoint-guard")
+    assert env_map(guard["env"])["CHECKPOINT_LOCATION"] == "/data/ckpt"
+    assert "/data/ckpt" in [m["mountPath"] for m in guard["volumeMounts"]]
 
 
 def test_checkpoint_pvc_access_mode_and_class_from_values(manifests: list[Manifest], values_file: Path) -> None:
@@ -134,8 +143,14 @@ def test_checkpoint_pvc_access_mode_and_class_from_values(manifests: list[Manife
 def test_driver_rbac(manifests: list[Manifest]) -> None:
     spec = sparkapp(manifests)["spec"]
     sa = spec["driver"]["serviceAccount"]
-    assert spec["executor"]["serviceAccount"] == sa
-    assert sa in {s["metadata"]["name"] for s in by_kind(manifests, "ServiceAccount")}
+    accounts = {s["metadata"]["name"]: s for s in by_kind(manifests, "ServiceAccount")}
+    assert sa in accounts
+    # executors run under their own ServiceAccount: no Role, no token
+    executor_sa = spec["executor"]["serviceAccount"]
+    assert executor_sa != sa and executor_sa in accounts
+    assert accounts[executor_sa]["automountServiceAccountToken"] is False
+    assert spark_template(sparkapp(manifests), "executor")["automountServiceAccountToken"] is False
+    assert spark_template(sparkapp(manifests), "driver")["automountServiceAccountToken"] is True
     role = one(manifests, "Role")
     resources = {r for rule in role["rules"] for r in rule["resources"]}
     assert {"pods", "services", "configmaps", "persistentvolumeclaims"} <= resources
@@ -156,10 +171,10 @@ def test_spark_ui_service_selects_driver(manifests: list[Manifest]) -> None:
 
 
 def test_author_stats_trigger_only_when_set(render: Render) -> None:
-    default = env_map(sparkapp(render())["spec"]["driver"]["env"])
+    default = env_map(spark_container(sparkapp(render()), "driver")["env"])
     assert "AUTHOR_STATS_TRIGGER_INTERVAL" not in default  # the job falls back to TRIGGER_INTERVAL
-    spec = sparkapp(render(sets=("spark-job.job.authorStatsTriggerInterval=30 seconds",)))["spec"]
-    assert env_map(spec["driver"]["env"])["AUTHOR_STATS_TRIGGER_INTERVAL"] == "30 seconds"
+    app = sparkapp(render(sets=("spark-job.job.authorStatsTriggerInterval=30 seconds",)))
+    assert env_map(spark_container(app, "driver")["env"])["AUTHOR_STATS_TRIGGER_INTERVAL"] == "30 seconds"
 
 
 def test_spark_metrics_switch(render: Render) -> None:
@@ -178,7 +193,7 @@ def test_spark_metrics_switch(render: Render) -> None:
 def test_job_env_leaves_master_and_local_ip_to_the_operator(manifests: list[Manifest]) -> None:
     spec = sparkapp(manifests)["spec"]
     for role in ("driver", "executor"):
-        env = env_map(spec[role]["env"])
+        env = env_map(spark_container(sparkapp(manifests), role)["env"])
         assert "SPARK_LOCAL_IP" not in env and "SPARK_MASTER_URL" not in env
         for name in (
             "KINESIS_STREAM_NAME",
@@ -223,16 +238,15 @@ def test_images_pinned(manifests: list[Manifest]) -> None:
 
 
 def test_resources_everywhere(manifests: list[Manifest]) -> None:
-    for deploy in by_kind(manifests, "Deployment"):
-        for c in deploy["spec"]["template"]["spec"]["containers"]:
+    for label, _, containers in pods(manifests):
+        # Spark sizes its own container (the last) from the keys checked below
+        for c in containers[:-1] if label.startswith("SparkApplication/") else containers:
             res = c.get("resources", {})
             for part in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(res.get(part, {})), (
-                    f"{deploy['metadata']['name']}/{c['name']}: resources.{part} incomplete"
-                )
+                assert {"cpu", "memory"} <= set(res.get(part, {})), f"{label}/{c['name']}: resources.{part} incomplete"
     spec = sparkapp(manifests)["spec"]
     for role in ("driver", "executor"):
-        for key in ("cores", "coreLimit", "memory"):
+        for key in ("cores", "coreRequest", "coreLimit", "memory", "memoryOverhead"):
             assert spec[role].get(key), f"SparkApplication {role}.{key} missing"
     assert spec["executor"]["instances"] >= 1
 
@@ -259,9 +273,14 @@ LOCAL_FILES = [p for p in CI_VALUES if not is_aws_values(p)]
 @pytest.mark.parametrize("values_file", AWS_FILES, ids=[p.name for p in AWS_FILES])
 def test_aws_mode_has_no_endpoint_and_no_keys(render: Render, values_file: Path) -> None:
     manifests = render(values_file)
-    text = yaml.safe_dump_all(manifests)
+    # the scripts in ConfigMaps mention these names; what counts is what reaches a container
+    text = yaml.safe_dump_all([o for o in manifests if o["kind"] != "ConfigMap"])
     for forbidden in ("AWS_ENDPOINT_URL", *STATIC_KEYS, "localstack"):
         assert forbidden not in text, f"{forbidden} rendered in AWS mode"
+    for label, _, containers in pods(manifests):
+        for c in containers:
+            env = env_map(c.get("env"))
+            assert not {"AWS_ENDPOINT_URL", *STATIC_KEYS} & set(env), f"{label}/{c['name']}: {sorted(env)}"
     raw = values_file.read_text()
     for forbidden in STATIC_KEYS:
         assert forbidden not in raw
@@ -285,8 +304,9 @@ def test_localstack_mode_wires_endpoint(render: Render, values_file: Path) -> No
     svc = one(manifests, "Service", LOCALSTACK)
     assert svc["spec"]["ports"][0]["port"] == 4566
     envs = [env_map(container(one(manifests, "Deployment", PUBLISHER), "publisher")["env"])]
-    spec = sparkapp(manifests)["spec"]
-    envs += [env_map(spec[role]["env"]) for role in ("driver", "executor")]
+    app = sparkapp(manifests)
+    envs += [env_map(spark_container(app, role)["env"]) for role in ("driver", "executor")]
+    envs += [env_map(c["env"]) for c in spark_template(app, "driver")["initContainers"]]
     for env in envs:
         assert env["AWS_ENDPOINT_URL"] == endpoint
         assert env["AWS_ACCESS_KEY_ID"] == "test" and env["AWS_SECRET_ACCESS_KEY"] == "test"
@@ -308,19 +328,13 @@ def test_localstack_deployment(kind_manifests: list[Manifest]) -> None:
     assert c["image"] == "localstack/localstack:4.14.0"
     env = env_map(c["env"])
     assert env["SERVICES"] == "kinesis,s3"
-    assert c["readinessProbe"]["httpGet"]["path"] == "/_localstack/health"
+    assert c["livenessProbe"]["httpGet"]["path"] == "/_localstack/health"
     init = next(m for m in c["volumeMounts"] if m["mountPath"] == "/etc/localstack/init/ready.d")
     vol = next(v for v in deploy["spec"]["template"]["spec"]["volumes"] if v["name"] == init["name"])
     assert vol["configMap"]["name"] == f"{LOCALSTACK}-init"
     assert vol["configMap"]["defaultMode"] & 0o111, "init script must be executable"
-
-
-def test_localstack_persistence_switch(render: Render) -> None:
-    objs = render(CHART / "ci" / "default-values.yaml", sets=("localstack.persistence.enabled=true",))
-    pvc = one(objs, "PersistentVolumeClaim", f"{LOCALSTACK}-data")
-    vols = one(objs, "Deployment", LOCALSTACK)["spec"]["template"]["spec"]["volumes"]
-    assert any(v.get("persistentVolumeClaim", {}).get("claimName") == pvc["metadata"]["name"] for v in vols)
-    assert env_map(container(one(objs, "Deployment", LOCALSTACK), "localstack")["env"])["PERSISTENCE"] == "1"
+    # only the init hook in ready.d: LocalStack runs every script it finds there
+    assert [i["path"] for i in vol["configMap"]["items"]] == ["01-create-resources.sh"]
 
 
 def test_localstack_init_creates_stream_and_bucket_from_values(render: Render, tmp_path: Path) -> None:
@@ -332,16 +346,21 @@ def test_localstack_init_creates_stream_and_bucket_from_values(render: Render, t
             "global.s3.bucketName=articles-out",
         ),
     )
-    script = next(iter(one(objs, "ConfigMap", f"{LOCALSTACK}-init")["data"].values()))
-    assert 'STREAM="news-feed"' in script and "SHARDS=3" in script and 'BUCKET="articles-out"' in script
-    assert 'awslocal kinesis create-stream --stream-name "$STREAM" --shard-count "$SHARDS"' in script
-    assert 'awslocal s3 mb "s3://$BUCKET"' in script
+    script = one(objs, "ConfigMap", f"{LOCALSTACK}-init")["data"]["01-create-resources.sh"]
+    env = env_map(container(one(objs, "Deployment", LOCALSTACK), "localstack")["env"])
+    assert (
+        env["AP_STREAM_NAME"] == "news-feed"
+        and env["AP_SHARD_COUNT"] == "3"
+        and env["AP_BUCKET_NAME"] == "articles-out"
+    )
+    assert 'awslocal kinesis create-stream --stream-name "$AP_STREAM_NAME" --shard-count "$AP_SHARD_COUNT"' in script
+    assert 'awslocal s3 mb "s3://$AP_BUCKET_NAME"' in script
     path = tmp_path / "init.sh"
     path.write_text(script)
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0
     # the consumers agree with what the script creates
     pub_env = env_map(container(one(objs, "Deployment", PUBLISHER), "publisher")["env"])
-    job_env = env_map(sparkapp(objs)["spec"]["driver"]["env"])
+    job_env = env_map(spark_container(sparkapp(objs), "driver")["env"])
     assert pub_env["KINESIS_STREAM_NAME"] == job_env["KINESIS_STREAM_NAME"] == "news-feed"
     assert pub_env["KINESIS_SHARD_COUNT"] == "3"
     assert job_env["S3_BUCKET_NAME"] == "articles-out"
@@ -351,7 +370,9 @@ def test_kind_nodeports_match_kind_config(kind_manifests: list[Manifest]) -> Non
     config = yaml.safe_load((ROOT / "kind-config.yaml").read_text())
     assert len(config["nodes"]) == 1
     mappings = {m["containerPort"]: m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]}
-    for name, host_port in ((LOCALSTACK, 4566), (PUBLISHER, 8000)):
+    listen = {m["listenAddress"] for m in config["nodes"][0]["extraPortMappings"]}
+    assert listen == {"127.0.0.1"}, "host ports must bind to loopback only"
+    for name, host_port in ((LOCALSTACK, 14566), (PUBLISHER, 18000)):
         svc = one(kind_manifests, "Service", name)
         assert svc["spec"]["type"] == "NodePort"
         node_port = svc["spec"]["ports"][0]["nodePort"]

@@ -93,7 +93,6 @@ def test_renders_expected_kinds(manifests: list[Manifest], values_file: Path) ->
     ):
         assert kind in kinds, f"{values_file.name}: no {kind} rendered"
     if is_aws_values(values_file):
-        assert "ConfigMap" not in kinds
         assert not any("localstack" in o["metadata"]["name"] for o in manifests)
     else:
         assert any(o["metadata"]["name"].endswith("-localstack") for o in manifests)
@@ -139,6 +138,12 @@ def test_crd_validator_rejects_unknown_field(
         "publisher.bogus=1",
         "global.aws.bogus=1",
         "spark-job.job.startingPosition=EARLIEST",
+        "spark-job.restartPolicy.type=Sometimes",
+        "spark-job.checkpoint.onStreamRecreated=maybe",
+        "spark-job.driver.coreRequest=lots",
+        "spark-job.executor.memoryOverhead=1.25GB",
+        "localstack.persistence.enabled=true",
+        "localstack.fullnameOverride=aws",
     ],
 )
 def test_values_schema_rejects(run_helm: Helm, bad_set: str) -> None:

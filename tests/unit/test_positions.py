@@ -1,5 +1,7 @@
 """Position and planning logic of the Kinesis source, without Spark or Kinesis (milliseconds)."""
 
+from dataclasses import replace
+
 import pytest
 
 from jobs.kinesis.positions import (
@@ -42,43 +44,43 @@ def test_first_plan_reads_root_shards_from_the_initial_position() -> None:
     start = new_offset(TRIM, 100)
     listed = [ShardInfo("s0"), ShardInfo("s1"), ShardInfo("s2", parent="s0")]
     planned = plan_next_offset(start, {}, listed, 100)
-    assert planned["batch"] == 1 and planned["run"] == start["run"]
-    assert planned["shards"] == {"s0": TRIM, "s1": TRIM}, "a child waits for its parent"
+    assert planned.batch == 1 and planned.run == start.run
+    assert planned.shards == {"s0": TRIM, "s1": TRIM}, "a child waits for its parent"
 
 
 def test_next_batch_starts_where_the_log_says_the_last_one_stopped() -> None:
-    start = {**new_offset(TRIM, 100), "batch": 4, "shards": {"s0": TRIM, "s1": position_after("7")}}
+    start = replace(new_offset(TRIM, 100), batch=4, shards={"s0": TRIM, "s1": position_after("7")})
     ends = {"s0": ShardEnd(position_after("3"), 3, False, 0), "s1": ShardEnd(position_after("7"), 0, False, 0)}
     planned = plan_next_offset(start, ends, [ShardInfo("s0"), ShardInfo("s1")], 50)
-    assert planned["batch"] == 5 and planned["limit"] == 50
-    assert planned["shards"] == {"s0": position_after("3"), "s1": position_after("7")}
+    assert planned.batch == 5 and planned.limit == 50
+    assert planned.shards == {"s0": position_after("3"), "s1": position_after("7")}
 
 
 def test_children_are_read_only_after_both_parents_finish() -> None:
     listed = [ShardInfo("p0"), ShardInfo("p1"), ShardInfo("c", parent="p0", adjacent_parent="p1")]
-    start = {**new_offset(TRIM, 10), "batch": 1, "shards": {"p0": TRIM, "p1": TRIM}}
+    start = replace(new_offset(TRIM, 10), batch=1, shards={"p0": TRIM, "p1": TRIM})
     one_closed = {"p0": ShardEnd(position_after("5"), 5, True), "p1": ShardEnd(position_after("6"), 6, False)}
     planned = plan_next_offset(start, one_closed, listed, 10)
-    assert planned["shards"] == {"p1": position_after("6")} and planned["done"] == ["p0"]
+    assert planned.shards == {"p1": position_after("6")} and planned.done == ("p0",)
     both_closed = {"p1": ShardEnd(position_after("9"), 3, True)}
     planned = plan_next_offset(planned, both_closed, listed, 10)
-    assert planned["shards"] == {"c": TRIM} and planned["done"] == ["p0", "p1"]
+    assert planned.shards == {"c": TRIM} and planned.done == ("p0", "p1")
 
 
 def test_finished_shards_are_forgotten_once_kinesis_stops_listing_them() -> None:
-    start = {**new_offset(TRIM, 10), "batch": 3, "done": ["old"], "shards": {"s": TRIM}}
+    start = replace(new_offset(TRIM, 10), batch=3, done=("old",), shards={"s": TRIM})
     planned = plan_next_offset(start, {"s": ShardEnd(TRIM, 0, False, 0)}, [ShardInfo("s")], 10)
-    assert planned["done"] == []
+    assert planned.done == ()
 
 
 def test_a_child_whose_parent_expired_is_read() -> None:
-    start = {**new_offset(TRIM, 10), "batch": 2, "shards": {}}
+    start = replace(new_offset(TRIM, 10), batch=2, shards={})
     planned = plan_next_offset(start, {}, [ShardInfo("c", parent="gone")], 10)
-    assert planned["shards"] == {"c": TRIM}
+    assert planned.shards == {"c": TRIM}
 
 
 def test_missing_log_entry_is_reported_not_guessed() -> None:
-    start = {**new_offset(TRIM, 10), "batch": 7, "shards": {"s0": TRIM, "s1": TRIM}}
+    start = replace(new_offset(TRIM, 10), batch=7, shards={"s0": TRIM, "s1": TRIM})
     with pytest.raises(PositionLogMismatch, match=r"batch 7 of shard.*s1"):
         plan_next_offset(start, {"s0": ShardEnd(TRIM, 0, False)}, [ShardInfo("s0"), ShardInfo("s1")], 10)
 

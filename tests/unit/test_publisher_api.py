@@ -11,7 +11,7 @@ from publisher.app import create_app
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter
 from publisher.metrics import PublisherMetrics
-from publisher.routes import MAX_POSTED_ARTICLES, Publisher
+from publisher.routes import MAX_POSTED_ARTICLES, MAX_REQUEST_BYTES, Publisher
 from publisher.service import PublisherService
 
 pytestmark = pytest.mark.unit
@@ -23,10 +23,14 @@ VALID = {
 }
 
 
-def api(reachable: bool = True) -> tuple[FlaskClient, PublisherService]:
+TOKEN = "a-token-nobody-guesses"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def api(reachable: bool = True, token: str | None = TOKEN) -> tuple[FlaskClient, PublisherService]:
     """The app around a service that is never started and a writer without a client: no request may reach it."""
     service = PublisherService(ArticleGenerator(seed=1), KinesisWriter(None, "articles"), rate=1.0, count=0)
-    app = create_app(Publisher(service, lambda: reachable, PublisherMetrics.create(), "articles"))
+    app = create_app(Publisher(service, lambda: reachable, PublisherMetrics.create(), "articles", api_token=token))
     return app.test_client(), service
 
 
@@ -41,7 +45,7 @@ def api(reachable: bool = True) -> tuple[FlaskClient, PublisherService]:
 )
 def test_invalid_articles_get_400_with_the_contract_reason(body: Any, reason: str) -> None:
     http, service = api()
-    response = http.post("/articles", json=body)
+    response = http.post("/articles", json=body, headers=AUTH)
     assert response.status_code == 400
     payload = response.get_json()
     assert payload["reason"] == reason and payload["error"]
@@ -51,9 +55,9 @@ def test_invalid_articles_get_400_with_the_contract_reason(body: Any, reason: st
 
 def test_malformed_requests_get_json_errors() -> None:
     http, _ = api()
-    assert http.post("/articles", data="not json", content_type="application/json").status_code == 400
-    assert http.post("/articles", json=[]).status_code == 400
-    too_many = http.post("/articles", json=[VALID] * (MAX_POSTED_ARTICLES + 1))
+    assert http.post("/articles", data="not json", content_type="application/json", headers=AUTH).status_code == 400
+    assert http.post("/articles", json=[], headers=AUTH).status_code == 400
+    too_many = http.post("/articles", json=[VALID] * (MAX_POSTED_ARTICLES + 1), headers=AUTH)
     assert too_many.status_code == 400 and str(MAX_POSTED_ARTICLES) in too_many.get_json()["error"]
     missing = http.get("/nope")
     assert missing.status_code == 404 and missing.get_json()["status"] == 404 and missing.get_json()["error"]
@@ -69,3 +73,35 @@ def test_health_follows_the_stream_probe_and_liveness_does_not() -> None:
     assert http.get("/metrics").status_code == 200 and b"articles_buffered" in http.get("/metrics").data
     reachable, _ = api(reachable=True)
     assert reachable.get("/health").status_code == 200
+
+
+def test_posting_needs_the_token_and_is_off_without_one() -> None:
+    http, service = api()
+    missing = http.post("/articles", json=VALID)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+    assert "PUBLISHER_API_TOKEN" in missing.get_json()["error"]
+    assert http.post("/articles", json=VALID, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert http.post("/articles", json=VALID, headers={"Authorization": TOKEN}).status_code == 401
+    disabled, _ = api(token=None)
+    off = disabled.post("/articles", json=VALID, headers=AUTH)
+    assert off.status_code == 403 and "set PUBLISHER_API_TOKEN" in off.get_json()["error"]
+    assert disabled.get("/health/live").status_code == 200 and disabled.get("/metrics").status_code == 200
+    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None
+
+
+def test_oversized_requests_get_413_as_json() -> None:
+    http, _ = api()
+    response = http.post(
+        "/articles", data=b"[" + b" " * MAX_REQUEST_BYTES + b"]", content_type="application/json", headers=AUTH
+    )
+    assert response.status_code == 413 and response.get_json()["status"] == 413
+
+
+def test_a_short_token_is_refused_naming_the_setting() -> None:
+    from common.settings import SettingError
+    from publisher.settings import PublisherSettings
+
+    with pytest.raises(SettingError, match="PUBLISHER_API_TOKEN"):
+        PublisherSettings.from_env({"PUBLISHER_API_TOKEN": "short"})
+    assert PublisherSettings.from_env({"PUBLISHER_API_TOKEN": TOKEN}).api_token == TOKEN
+    assert PublisherSettings.from_env({}).api_token is None

@@ -86,3 +86,19 @@ def test_bad_settings_exit_non_zero_with_the_name(
     monkeypatch.setenv("WATERMARK_DELAY", "soon")
     assert main() == 2
     assert "WATERMARK_DELAY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("settings_class", ["jobs.settings.JobSettings", "publisher.settings.PublisherSettings"])
+def test_a_bad_log_level_fails_before_anything_starts(settings_class: str) -> None:
+    import importlib
+
+    module, name = settings_class.rsplit(".", 1)
+    reader = getattr(importlib.import_module(module), name)
+    with pytest.raises(SettingError, match=r"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got 'verbose'"):
+        reader.from_env({"LOG_LEVEL": "verbose"})
+    assert reader.from_env({"LOG_LEVEL": "warning"}).log_level == "WARNING"
+
+
+def test_a_sub_second_watermark_is_kept_not_truncated() -> None:
+    assert JobSettings.from_env({"WATERMARK_DELAY": "500ms"}).watermark_delay == "500 milliseconds"
+    assert JobSettings.from_env({"WATERMARK_DELAY": "2 minutes"}).watermark_delay == "120000 milliseconds"

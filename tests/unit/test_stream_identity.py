@@ -17,18 +17,18 @@ CREATED = 1_700_000_000.125
 
 
 def test_the_creation_time_travels_with_every_planned_offset() -> None:
-    offset = new_offset(dict(TRIM_HORIZON), 100, CREATED)
-    assert plan_next_offset(offset, {}, [], 100)["stream_created"] == CREATED
+    offset = new_offset(TRIM_HORIZON, 100, CREATED)
+    assert plan_next_offset(offset, {}, [], 100).stream_created == CREATED
 
 
 def test_same_stream_passes_and_old_checkpoints_are_not_checked() -> None:
-    check_same_stream(new_offset(dict(TRIM_HORIZON), 100, CREATED), "articles", CREATED, "/ckpt/articles")
-    legacy = new_offset(dict(TRIM_HORIZON), 100)  # written before the creation time was recorded
+    check_same_stream(new_offset(TRIM_HORIZON, 100, CREATED), "articles", CREATED, "/ckpt/articles")
+    legacy = new_offset(TRIM_HORIZON, 100)  # written before the creation time was recorded
     check_same_stream(legacy, "articles", CREATED + 60, "/ckpt/articles")
 
 
 def test_a_recreated_stream_is_refused_with_what_to_do() -> None:
-    offset = new_offset(dict(TRIM_HORIZON), 100, CREATED)
+    offset = new_offset(TRIM_HORIZON, 100, CREATED)
     with pytest.raises(KinesisSourceError, match=r"'articles'.*deleted and recreated.*delete /ckpt/articles"):
         check_same_stream(offset, "articles", CREATED + 3600, "/ckpt/articles")
 

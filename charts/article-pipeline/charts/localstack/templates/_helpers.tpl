@@ -1,15 +1,22 @@
 {{/* Chart name. */}}
 {{- define "localstack.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- .Chart.Name -}}
 {{- end -}}
 
-{{/* Full name: <release>-localstack (the endpoint the other subcharts use). */}}
+{{/*
+Full name: <release>-localstack, truncated to 63 characters. Not overridable: the other
+subcharts reach the Service through "localstack.host", which must give the same name.
+*/}}
 {{- define "localstack.fullname" -}}
-{{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name (include "localstack.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "localstack.host" . -}}
 {{- end -}}
+
+{{/*
+Host name of the LocalStack Service for a root context (`.Release`), usable from any chart of
+the release: `global.aws.endpointUrl` is `http://{{ include "localstack.host" . }}:4566`.
+*/}}
+{{- define "localstack.host" -}}
+{{- printf "%s-localstack" .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
 {{/* Selector labels. */}}

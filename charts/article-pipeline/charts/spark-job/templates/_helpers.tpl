@@ -27,12 +27,21 @@ app.kubernetes.io/part-of: article-pipeline
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* Driver ServiceAccount name. */}}
+{{/* Driver ServiceAccount name (bound to the Role that lets the driver manage executor pods). */}}
 {{- define "spark-job.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (printf "%s-driver" (include "spark-job.fullname" .)) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Executor ServiceAccount name (no Kubernetes API rights, no token mounted). */}}
+{{- define "spark-job.executorServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (printf "%s-executor" (include "spark-job.fullname" .)) .Values.serviceAccount.executorName -}}
+{{- else -}}
+{{- required "serviceAccount.executorName is required when serviceAccount.create is false" .Values.serviceAccount.executorName -}}
 {{- end -}}
 {{- end -}}
 
@@ -87,25 +96,120 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end -}}
 
-{{/* Pod-level settings shared by driver and executors. */}}
-{{- define "spark-job.podSpec" -}}
-env:
-  {{- include "spark-job.env" . | nindent 2 }}
-volumeMounts:
-  - name: checkpoints
-    mountPath: {{ .Values.checkpoint.mountPath }}
-  - name: tmp
-    mountPath: /tmp
-podSecurityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
-securityContext:
-  {{- toYaml .Values.securityContext | nindent 2 }}
-{{- with .Values.nodeSelector }}
-nodeSelector:
-  {{- toYaml . | nindent 2 }}
+{{/* AWS settings and names the init containers need. */}}
+{{- define "spark-job.initEnv" -}}
+- name: AWS_REGION
+  value: {{ .Values.global.aws.region | quote }}
+{{- with tpl .Values.global.aws.endpointUrl . }}
+- name: AWS_ENDPOINT_URL
+  value: {{ . | quote }}
 {{- end }}
-{{- with .Values.tolerations }}
-tolerations:
-  {{- toYaml . | nindent 2 }}
+{{- if .Values.global.aws.localstackCredentials }}
+- name: AWS_ACCESS_KEY_ID
+  value: test
+- name: AWS_SECRET_ACCESS_KEY
+  value: test
 {{- end }}
+- name: KINESIS_STREAM_NAME
+  value: {{ .Values.global.kinesis.streamName | quote }}
+- name: S3_BUCKET_NAME
+  value: {{ .Values.global.s3.bucketName | quote }}
+{{- end -}}
+
+{{/*
+Pod template of the driver or the executors (`spec.driver.template`, `spec.executor.template`).
+Everything Spark's own configuration cannot express lives here: env, the checkpoint PVC, /tmp,
+security contexts, init containers, tolerations. The operator hands the template to
+spark-submit (`spark.kubernetes.{driver,executor}.podTemplateFile`), so none of it depends on
+the operator's mutating webhook, and the operator no longer asks the webhook to mutate the pods.
+Call with (dict "root" $ "role" "driver"|"executor").
+*/}}
+{{- define "spark-job.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $driver := eq .role "driver" -}}
+spec:
+  automountServiceAccountToken: {{ $driver }}
+  enableServiceLinks: false
+  terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+  securityContext:
+    {{- toYaml $v.podSecurityContext | nindent 4 }}
+  {{- if $driver }}
+  # Ordered start-up: the stream and the bucket exist, then the checkpoint matches the stream.
+  initContainers:
+    - name: wait-for-aws
+      image: {{ include "spark-job.image" $root | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      command: ["python3", "/scripts/wait_for_aws.py"]
+      securityContext:
+        {{- toYaml $v.securityContext | nindent 8 }}
+      env:
+        {{- include "spark-job.initEnv" $root | nindent 8 }}
+        - name: WAIT_TIMEOUT_SECONDS
+          value: {{ $v.waitForResources.timeoutSeconds | quote }}
+      resources:
+        {{- toYaml $v.initResources | nindent 8 }}
+      volumeMounts:
+        - name: scripts
+          mountPath: /scripts
+          readOnly: true
+        - name: tmp
+          mountPath: /tmp
+    - name: checkpoint-guard
+      image: {{ include "spark-job.image" $root | quote }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      command: ["python3", "/scripts/checkpoint_guard.py"]
+      securityContext:
+        {{- toYaml $v.securityContext | nindent 8 }}
+      env:
+        {{- include "spark-job.initEnv" $root | nindent 8 }}
+        - name: CHECKPOINT_LOCATION
+          value: {{ $v.checkpoint.mountPath | quote }}
+        - name: ON_STREAM_RECREATED
+          value: {{ $v.checkpoint.onStreamRecreated | quote }}
+        - name: ALLOW_EXISTING_OUTPUTS
+          value: {{ $v.checkpoint.allowExistingOutputs | quote }}
+      resources:
+        {{- toYaml $v.initResources | nindent 8 }}
+      volumeMounts:
+        - name: scripts
+          mountPath: /scripts
+          readOnly: true
+        - name: checkpoints
+          mountPath: {{ $v.checkpoint.mountPath }}
+        - name: tmp
+          mountPath: /tmp
+  {{- end }}
+  containers:
+    - name: {{ ternary "spark-kubernetes-driver" "spark-kubernetes-executor" $driver }}
+      env:
+        {{- include "spark-job.env" $root | nindent 8 }}
+      securityContext:
+        {{- toYaml $v.securityContext | nindent 8 }}
+      volumeMounts:
+        - name: checkpoints
+          mountPath: {{ $v.checkpoint.mountPath }}
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: checkpoints
+      persistentVolumeClaim:
+        claimName: {{ include "spark-job.claimName" $root }}
+    - name: tmp
+      emptyDir:
+        sizeLimit: {{ $v.tmpSizeLimit }}
+    {{- if $driver }}
+    - name: scripts
+      configMap:
+        name: {{ include "spark-job.fullname" $root }}-scripts
+        defaultMode: 0444
+    {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}

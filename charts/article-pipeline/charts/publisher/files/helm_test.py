@@ -1,0 +1,56 @@
+"""`helm test`: the publisher answers /health with 200 and the stream and bucket it uses exist.
+
+Env: PUBLISHER_URL (e.g. http://<release>-publisher:8000), KINESIS_STREAM_NAME,
+S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL (optional). Retries for up to
+TEST_TIMEOUT_SECONDS (default 120): a publisher that just rolled may need a few seconds.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config
+
+
+def check() -> dict[str, object]:
+    """One round of checks; raises with a readable message on the first failure."""
+    url = os.environ["PUBLISHER_URL"].rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            health = json.load(response)
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"GET {url} answered {error.code}: {error.read()[:300]!r}") from error
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2})
+    stream = os.environ["KINESIS_STREAM_NAME"]
+    kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
+    summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+    if summary["StreamStatus"] not in ("ACTIVE", "UPDATING"):
+        raise RuntimeError(f"stream {stream} is {summary['StreamStatus']}")
+    boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config).head_bucket(
+        Bucket=os.environ["S3_BUCKET_NAME"]
+    )
+    return {"health": health, "stream": stream, "shards": summary["OpenShardCount"]}
+
+
+def main() -> int:
+    deadline = time.monotonic() + float(os.environ.get("TEST_TIMEOUT_SECONDS", "120"))
+    while True:
+        try:
+            print(json.dumps({"event": "helm_test_passed", **check()}, default=str), flush=True)
+            return 0
+        except Exception as error:
+            if time.monotonic() > deadline:
+                print(json.dumps({"event": "helm_test_failed", "error": str(error)[:1000]}), flush=True)
+                return 1
+            print(json.dumps({"event": "helm_test_retrying", "error": str(error)[:300]}), flush=True)
+            time.sleep(3)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

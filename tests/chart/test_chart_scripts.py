@@ -1,0 +1,184 @@
+"""The chart's own scripts, run for real against moto_server (Kinesis + S3 over HTTP).
+
+- `wait_for_aws.py` (publisher and driver init containers): waits, then names what is missing;
+- `checkpoint_guard.py` (driver init container): the recovery when LocalStack restarts and
+  recreates the stream, and the reset semantics of the checkpoint;
+- `ready.py` (LocalStack readiness probe): Ready only with the stream and the bucket.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chart_helpers import CHART
+
+from common.contract import OUTPUTS
+
+pytestmark = pytest.mark.chart
+
+SUBCHARTS = CHART / "charts"
+WAIT = SUBCHARTS / "spark-job" / "files" / "wait_for_aws.py"
+GUARD = SUBCHARTS / "spark-job" / "files" / "checkpoint_guard.py"
+READY = SUBCHARTS / "localstack" / "files" / "ready.py"
+
+
+def run(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script)], env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def events(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def create_stream(kinesis: Any, name: str) -> None:
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
+def recreate_stream(kinesis: Any, name: str) -> None:
+    kinesis.delete_stream(StreamName=name)
+    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    time.sleep(0.01)  # a creation time of its own
+    create_stream(kinesis, name)
+
+
+def test_wait_for_aws_copies_are_identical() -> None:
+    assert (SUBCHARTS / "publisher" / "files" / "wait_for_aws.py").read_bytes() == WAIT.read_bytes()
+
+
+def test_guard_knows_every_output() -> None:
+    tree = ast.parse(GUARD.read_text())
+    assigned = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "OUTPUTS" for t in node.targets)
+    )
+    assert set(ast.literal_eval(assigned)) == set(OUTPUTS)
+
+
+def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str]) -> None:
+    env = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "WAIT_TIMEOUT_SECONDS": "1",
+    }
+    missing = run(WAIT, env)
+    assert missing.returncode == 1
+    last = events(missing)[-1]
+    assert last["event"] == "aws_resources_missing"
+    assert any(names["stream"] in m for m in last["missing"]) and any(names["bucket"] in m for m in last["missing"])
+    create_stream(kinesis, names["stream"])
+    s3.create_bucket(Bucket=names["bucket"])
+    ready = run(WAIT, env)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert events(ready)[-1]["event"] == "aws_resources_ready"
+
+
+@pytest.fixture
+def guard_env(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    create_stream(kinesis, names["stream"])
+    s3.create_bucket(Bucket=names["bucket"])
+    return {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"),
+        "ON_STREAM_RECREATED": "reset",
+        "ALLOW_EXISTING_OUTPUTS": "false",
+    }
+
+
+def fake_checkpoint(root: Path) -> None:
+    """What the job leaves: one directory per query, offsets and commits."""
+    for query in ("articles", "author_stats"):
+        (root / query / "offsets").mkdir(parents=True)
+        (root / query / "offsets" / "0").write_text("v1\n{}\n")
+    (root / "lost+found").mkdir()
+
+
+def test_guard_fresh_then_resume(guard_env: dict[str, str]) -> None:
+    root = Path(guard_env["CHECKPOINT_LOCATION"])
+    first = run(GUARD, guard_env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert events(first)[-1] == {**events(first)[-1], "event": "checkpoint_ok", "resumed": False}
+    identity = json.loads((root / ".stream-identity.json").read_text())
+    assert identity["stream"] == guard_env["KINESIS_STREAM_NAME"]
+    fake_checkpoint(root)
+    again = run(GUARD, guard_env)
+    assert again.returncode == 0, again.stdout
+    assert events(again)[-1]["resumed"] is True
+    assert (root / "articles" / "offsets" / "0").is_file()
+
+
+def test_guard_resets_a_checkpoint_of_a_recreated_stream(guard_env: dict[str, str], kinesis: Any, s3: Any) -> None:
+    """LocalStack restarted empty: stream recreated, bucket empty. The job must start over."""
+    root = Path(guard_env["CHECKPOINT_LOCATION"])
+    assert run(GUARD, guard_env).returncode == 0
+    fake_checkpoint(root)
+    before = json.loads((root / ".stream-identity.json").read_text())
+    recreate_stream(kinesis, guard_env["KINESIS_STREAM_NAME"])
+    result = run(GUARD, guard_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reset = next(e for e in events(result) if e["event"] == "checkpoint_reset")
+    assert sorted(reset["removed"]) == ["articles", "author_stats"]
+    assert sorted(p.name for p in root.iterdir()) == [".stream-identity.json", "lost+found"]
+    after = json.loads((root / ".stream-identity.json").read_text())
+    assert after["stream_created"] != before["stream_created"]
+    assert events(result)[-1]["resumed"] is False
+
+
+def test_guard_fails_on_a_recreated_stream_when_told(guard_env: dict[str, str], kinesis: Any) -> None:
+    root = Path(guard_env["CHECKPOINT_LOCATION"])
+    assert run(GUARD, guard_env).returncode == 0
+    fake_checkpoint(root)
+    recreate_stream(kinesis, guard_env["KINESIS_STREAM_NAME"])
+    result = run(GUARD, {**guard_env, "ON_STREAM_RECREATED": "fail"})
+    assert result.returncode == 1
+    assert events(result)[-1]["event"] == "checkpoint_of_earlier_stream"
+    assert (root / "articles" / "offsets" / "0").is_file(), "fail mode must not touch the checkpoint"
+
+
+def test_guard_refuses_a_fresh_checkpoint_over_existing_outputs(guard_env: dict[str, str], s3: Any) -> None:
+    """A reinstall with a new checkpoint would overwrite part-<batch>-* objects of the earlier run."""
+    s3.put_object(
+        Bucket=guard_env["S3_BUCKET_NAME"],
+        Key="enriched_articles/date=2026-11-26/part-0000000000-00000.parquet",
+        Body=b"x",
+    )
+    result = run(GUARD, guard_env)
+    assert result.returncode == 1
+    last = events(result)[-1]
+    assert last["event"] == "fresh_checkpoint_over_existing_outputs"
+    assert last["outputs"] == [f"s3://{guard_env['S3_BUCKET_NAME']}/enriched_articles/"]
+    allowed = run(GUARD, {**guard_env, "ALLOW_EXISTING_OUTPUTS": "true"})
+    assert allowed.returncode == 0, allowed.stdout
+    # a checkpoint that exists resumes over its own outputs without complaint
+    fake_checkpoint(Path(guard_env["CHECKPOINT_LOCATION"]))
+    assert run(GUARD, guard_env).returncode == 0
+
+
+def test_ready_probe(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str]) -> None:
+    env = {
+        "PROBE_ENDPOINT": moto_endpoint,
+        "AP_STREAM_NAME": names["stream"],
+        "AP_BUCKET_NAME": names["bucket"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    assert run(READY, env).returncode == 1
+    create_stream(kinesis, names["stream"])
+    not_yet = run(READY, env)
+    assert not_yet.returncode == 1 and names["bucket"] in not_yet.stderr
+    s3.create_bucket(Bucket=names["bucket"])
+    ready = run(READY, env)
+    assert ready.returncode == 0, ready.stderr
