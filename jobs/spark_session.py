@@ -68,7 +68,11 @@ def build_session(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.appName(app_name)
-        .config("spark.jars", ",".join(jar_paths()))
+        # On the JVMs' class paths from their start (no copies shipped to executors): Delta's session
+        # extension must load with the driver. On Kubernetes the SparkApplication sets the same two
+        # settings, since the driver JVM starts before this code runs.
+        .config("spark.driver.extraClassPath", os.pathsep.join(jar_paths()))
+        .config("spark.executor.extraClassPath", os.pathsep.join(jar_paths()))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.session.timeZone", "UTC")
