@@ -7,18 +7,22 @@ STAMP := $(VENV)/.installed
 CLUSTER ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit lint inspect reconcile status reset bench podman-setup base-image images images-test
+.PHONY: help venv jars run test test-unit lint inspect reconcile status reset bench podman-setup base-image images images-test
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml jobs/jars.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m jobs.jars
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencies
+venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencies and the Delta/S3A jars
+
+jars: $(STAMP) ## fetch the pinned Delta Lake + S3A jars (jobs/jars.lock) into ~/.cache/article-pipeline/jars
+	$(BIN)/python -m jobs.jars
 
 run: $(STAMP) ## run the whole pipeline locally until Ctrl-C (CLUSTER=standalone: master + 2 workers)
 	CLUSTER=$(CLUSTER) $(BIN)/python -m ops.run

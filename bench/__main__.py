@@ -80,7 +80,7 @@ def run_spark_benchmarks(
     """Benchmarks 1, 2 and 4: they share one SparkSession, stopped at the end."""
     from bench import throughput
 
-    spark = throughput.spark_session(args.shuffle_partitions)
+    spark = throughput.spark_session(emulator.aws, args.shuffle_partitions)
     try:
         if not args.smoke:
             throughput.warm_up(spark, emulator)

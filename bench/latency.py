@@ -10,7 +10,6 @@ sent; a poller lists ``enriched_articles/`` every ``poll`` seconds and reads eac
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import sys
@@ -31,16 +30,16 @@ _TICK = 0.1
 
 
 class Visibility:
-    """Polls ``s3://bucket/enriched_articles/`` and records when each article_id first appears."""
+    """Polls the ``enriched_articles`` Delta table (its log, via deltalake) and records when each article_id
+    first appears in a committed version: what a reader of the table sees."""
 
     def __init__(self, emulator: Emulator, bucket: str, poll: float) -> None:
-        from common.aws import client
-
-        self.s3 = client("s3", emulator.aws)
+        self.aws = emulator.aws
         self.bucket = bucket
         self.poll = poll
         self.seen: dict[str, float] = {}
-        self._keys: set[str] = set()
+        self._table: Any = None
+        self._version = -1
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.errors = 0
@@ -53,22 +52,20 @@ class Visibility:
         self._thread.join(10)
 
     def _scan(self) -> None:
-        import pyarrow.parquet as pq
+        from ops.outputs import open_table
 
-        listed_at = time.time()
-        new = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{ENRICHED_ARTICLES}/"
-        ):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if key.endswith(".parquet") and "/_" not in key and key not in self._keys:
-                    new.append(key)
-        for key in new:
-            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-            for article_id in pq.read_table(io.BytesIO(body), columns=["article_id"]).column(0).to_pylist():
-                self.seen.setdefault(article_id, listed_at)
-            self._keys.add(key)
+        polled_at = time.time()
+        if self._table is None:
+            self._table = open_table(self.aws, self.bucket, ENRICHED_ARTICLES)
+            if self._table is None:
+                return
+        else:
+            self._table.update_incremental()
+        if self._table.version() == self._version:
+            return
+        self._version = self._table.version()
+        for article_id in self._table.to_pyarrow_table(columns=["article_id"]).column(0).to_pylist():
+            self.seen.setdefault(article_id, polled_at)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -295,6 +292,12 @@ def end_to_end(
             if b.get("phase") == f"rate_{phase['rate']}" and b["query"] == "articles" and b.get("duration_ms")
         ]
         phase["articles_batches"] = len(durations)
+        kinesis_batches = [b for b in batches if b.get("phase") == f"rate_{phase['rate']}" and b["shards_read"]]
+        shard_batches = sum(b["shards_read"] for b in kinesis_batches)
+        # The job's only Kinesis reader is the articles query: GetRecords per shard per trigger.
+        phase["get_records_per_shard_per_trigger"] = (
+            sum(b["get_records_calls"] for b in kinesis_batches) / shard_batches if shard_batches else None
+        )
         phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
     return {
         "record_bytes": record_bytes,
@@ -343,6 +346,10 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
                 "batch": event["batch"],
                 "rows": event["input_rows"],
                 "duration_ms": event["duration_ms"],
+                "shards_read": len(event.get("shards") or {}),
+                "get_records_calls": sum(
+                    (shard.get("get_records_calls") or 0) for shard in (event.get("shards") or {}).values()
+                ),
                 "ts": event["ts"],
                 "phase": phase,
             }

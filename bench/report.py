@@ -162,6 +162,18 @@ def _latency_rows(doc: dict[str, Any]) -> list[list[str]]:
                 f"{phase['seconds']:g} s, poll {r['poll_seconds']:g} s",
             ]
         )
+        if phase.get("get_records_per_shard_per_trigger") is not None:
+            table.append(
+                [
+                    f"3. Kinesis read budget at {phase['rate']}/s: GetRecords calls per shard per trigger",
+                    f"{phase['get_records_per_shard_per_trigger']:.2f}",
+                    "2.0 before (two queries read the stream)",
+                    "",
+                    "1 read per trigger",
+                    _met(phase["get_records_per_shard_per_trigger"], 1.5, False),
+                    "from the position log's per-shard call counts",
+                ]
+            )
     return table
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 from typing import Any
@@ -23,29 +22,20 @@ from bench.env import (
     median,
     read_stream_boto3,
 )
+from common.settings import AwsSettings
 
 
-def spark_session(shuffle_partitions: int, master: str = "local[2]") -> Any:
-    os.environ["PYSPARK_PYTHON"] = sys.executable
+def spark_session(aws: AwsSettings, shuffle_partitions: int, master: str = "local[2]") -> Any:
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    from pyspark.sql import SparkSession
-
-    from jobs.pipeline import register_data_sources
+    from jobs.kinesis.source import KinesisDataSource
+    from jobs.spark_session import build_session
 
     started = time.monotonic()
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("article-pipeline-bench")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.streaming.stateStore.stateSchemaCheck", "true")
-        .getOrCreate()
+    spark = build_session(
+        "article-pipeline-bench", aws, master=master, shuffle_partitions=shuffle_partitions, ui=False, log_level="ERROR"
     )
-    spark.sparkContext.setLogLevel("ERROR")
-    register_data_sources(spark)
+    spark.dataSource.register(KinesisDataSource)
     log(f"SparkSession {master} ready in {time.monotonic() - started:.1f} s")
     return spark
 

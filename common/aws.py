@@ -1,4 +1,4 @@
-"""boto3 clients and pyarrow S3 filesystems built the same way everywhere.
+"""boto3 clients built the same way everywhere, and the AWS error handling every caller shares.
 
 Credentials always come from the standard chain (environment, profile, IRSA web identity);
 no code passes keys. When an endpoint is set (moto, LocalStack) S3 uses path-style
@@ -36,23 +36,6 @@ def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
     options.update(config_overrides)
     session: Any = boto3.session.Session()  # the stubs type clients per literal service name
     return session.client(service, region_name=aws.region, endpoint_url=aws.endpoint_url, config=Config(**options))
-
-
-def s3_filesystem(aws: AwsSettings) -> Any:
-    """A ``pyarrow.fs.S3FileSystem`` pointed at the same S3 as ``client('s3', aws)``."""
-    from urllib.parse import urlparse
-
-    from pyarrow import fs
-
-    if aws.endpoint_url is None:
-        return fs.S3FileSystem(region=aws.region)
-    parsed = urlparse(aws.endpoint_url)
-    return fs.S3FileSystem(
-        region=aws.region,
-        endpoint_override=f"{parsed.hostname}:{parsed.port}" if parsed.port else parsed.hostname,
-        scheme=parsed.scheme,
-        force_virtual_addressing=False,
-    )
 
 
 def error_code(error: BaseException) -> str:

@@ -1,1 +1,1 @@
-"""The PySpark Structured Streaming job: Kinesis -> parse -> enrich -> windowed stats -> S3 Parquet."""
+"""The PySpark Structured Streaming job: Kinesis -> parse -> enrich -> windowed stats -> Delta tables on S3."""

@@ -1,30 +1,33 @@
 """The JVM libraries the job adds to Spark: Delta Lake and the S3A connector, pinned here and only here.
 
-``python -m jobs.jars`` resolves them (and what they depend on) from Maven Central with Ivy,
-the resolver Spark itself ships, into a cache directory, printing progress; afterwards the job
-starts offline with ``spark.jars`` pointing at the cached files. The Spark image runs the same
-command at build time, so a cluster never downloads anything.
+``PACKAGES`` names them; ``jobs/jars.lock`` pins every jar they need (Maven coordinates and
+SHA-1), leaving out what pyspark already ships. ``python -m jobs.jars`` downloads the locked jars
+from Maven Central into a cache, verified and with progress, once; afterwards the job starts
+offline with ``spark.jars`` pointing at the cached files. The Spark image runs the same command at
+build time. ``python -m jobs.jars --lock`` re-resolves ``PACKAGES`` with Ivy (the resolver Spark
+ships) and rewrites the lock, after a change of pins.
 """
 
 from __future__ import annotations
 
+import argparse
 import glob
+import hashlib
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-# delta-spark for Spark 4.2 (its pip package pins pyspark <= 4.2.0); hadoop-aws matches the
+# delta-spark for Spark 4.2 (Maven Central has 4.4.0 of this artifact); hadoop-aws matches the
 # Hadoop 3.5.0 client inside pyspark and brings the AWS SDK v2 bundle (~690 MB).
-DELTA_SPARK = ("io.delta", "delta-spark_4.2_2.13", "4.4.0")
-HADOOP_AWS = ("org.apache.hadoop", "hadoop-aws", "3.5.0")
-PACKAGES = (DELTA_SPARK, HADOOP_AWS)
-# Spark and Scala themselves are never resolved; any other library pyspark/jars already has is
-# dropped after retrieval (Spark's copy wins: no second, older jackson or Hadoop on the classpath).
-_PROVIDED_BY_SPARK = ("org.apache.spark", "org.scala-lang")
-_VERSIONED_JAR = re.compile(r"^(?:.*__)?(?P<artifact>.+?)-\d[^-]*(?:-.+)?\.jar$")
+PACKAGES = (("io.delta", "delta-spark_4.2_2.13", "4.4.0"), ("org.apache.hadoop", "hadoop-aws", "3.5.0"))
+LOCK_FILE = Path(__file__).with_name("jars.lock")
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+_CHUNK = 1 << 20
 
 
 def cache_dir() -> Path:
@@ -35,98 +38,136 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "article-pipeline" / "jars"
 
 
-def _ivy_file() -> str:
-    dependencies = "\n".join(
-        f'    <dependency org="{group}" name="{name}" rev="{version}" conf="default->default"/>'
-        for group, name, version in PACKAGES
-    )
-    excludes = "\n".join(f'    <exclude org="{organisation}"/>' for organisation in _PROVIDED_BY_SPARK)
-    return f"""<ivy-module version="2.0">
-  <info organisation="article-pipeline" module="job-jars"/>
-  <configurations><conf name="default"/></configurations>
-  <dependencies>
-{dependencies}
-{excludes}
-  </dependencies>
-</ivy-module>
-"""
+def locked() -> list[tuple[str, str, str, str]]:
+    """(group, artifact, version, sha1) of every locked jar."""
+    entries = []
+    for line in LOCK_FILE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            coordinates, sha1 = line.split()
+            group, artifact, version = coordinates.split(":")
+            entries.append((group, artifact, version, sha1))
+    return entries
 
 
-def artifact_name(jar_file: str) -> str:
-    """``jackson-core`` of ``jackson-core-2.21.2.jar`` or ``com.fasterxml.jackson.core__jackson-core-2.13.5.jar``."""
-    match = _VERSIONED_JAR.match(os.path.basename(jar_file))
-    return match.group("artifact") if match else os.path.basename(jar_file)
-
-
-def _drop_what_spark_has(lib: Path, spark_jars: str) -> list[str]:
-    shipped = {artifact_name(jar) for jar in os.listdir(spark_jars)}
-    dropped = [jar for jar in sorted(glob.glob(str(lib / "*.jar"))) if artifact_name(jar) in shipped]
-    for jar in dropped:
-        os.remove(jar)
-    return [os.path.basename(jar) for jar in dropped]
-
-
-def _lib_dir(root: Path) -> Path:
-    """One directory per pinned set, so changing a pin never mixes versions."""
-    tag = "-".join(version for _, _, version in PACKAGES)
-    return root / f"lib-{tag}"
+def _file_name(group: str, artifact: str, version: str) -> str:
+    return f"{group}__{artifact}-{version}.jar"
 
 
 def jar_paths(root: Path | None = None) -> list[str]:
-    """The resolved jars, or a ``FileNotFoundError`` that says how to fetch them."""
-    lib = _lib_dir(root or cache_dir())
-    complete = lib / ".complete"
-    if not complete.exists():
-        raise FileNotFoundError(
-            f"Delta Lake and S3A jars are not in {lib}: run `make jars` (or `python -m jobs.jars`) once while "
-            "Maven Central is reachable, or set JARS_DIR to a directory that has them"
-        )
-    return sorted(glob.glob(str(lib / "*.jar")))
-
-
-def resolve(root: Path | None = None) -> list[str]:
-    """Resolve and retrieve the jars into the cache (a no-op when already complete)."""
+    """The locked jars in the cache, or a ``FileNotFoundError`` that says how to fetch them."""
     root = root or cache_dir()
-    lib = _lib_dir(root)
-    if (lib / ".complete").exists():
-        return jar_paths(root)
-    import pyspark
+    paths = [root / _file_name(group, artifact, version) for group, artifact, version, _ in locked()]
+    missing = [path.name for path in paths if not path.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} Delta Lake / S3A jars are missing from {root} ({', '.join(missing[:3])}...): run "
+            "`make jars` (python -m jobs.jars) once while Maven Central is reachable, or set JARS_DIR to a "
+            "directory that has them"
+        )
+    return [str(path) for path in paths]
 
-    spark_jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
-    ivy_jar = next(iter(glob.glob(os.path.join(spark_jars, "ivy-*.jar"))))
-    lib.mkdir(parents=True, exist_ok=True)
-    ivy_xml = root / "ivy.xml"
-    ivy_xml.write_text(_ivy_file())
-    coordinates = ", ".join(":".join(package) for package in PACKAGES)
-    print(f"jars: resolving {coordinates} from Maven Central into {lib} (first time: ~750 MB)", flush=True)
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(url: str, target: Path) -> None:
+    partial = target.with_suffix(".part")
+    with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
+        total = int(response.headers.get("Content-Length", 0))
+        done, reported = 0, time.monotonic()
+        while chunk := response.read(_CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            if time.monotonic() - reported > 5 and total:
+                print(f"jars:   {target.name}: {done / 1e6:,.0f} of {total / 1e6:,.0f} MB", flush=True)
+                reported = time.monotonic()
+    partial.rename(target)
+
+
+def fetch(root: Path | None = None) -> list[str]:
+    """Download the locked jars that are not in the cache yet, each verified against its SHA-1."""
+    root = root or cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    entries = locked()
     started = time.monotonic()
-    command = [
-        "java",
-        "-cp",
-        ivy_jar,
-        "org.apache.ivy.Main",
-        "-ivy",
-        str(ivy_xml),
-        "-cache",
-        str(root / "ivy-cache"),
-        "-confs",
-        "default",
-        "-retrieve",
-        str(lib / "[organisation]__[artifact]-[revision](-[classifier]).[ext]"),
-        "-types",
-        "jar",
-        "bundle",
-    ]
-    subprocess.run(command, check=True)
-    dropped = _drop_what_spark_has(lib, spark_jars)
-    print(f"jars: left out {len(dropped)} that pyspark already ships: {', '.join(dropped)}", flush=True)
-    (lib / ".complete").write_text(coordinates + "\n")
+    for number, (group, artifact, version, sha1) in enumerate(entries, 1):
+        target = root / _file_name(group, artifact, version)
+        if target.exists() and _sha1(target) == sha1:
+            continue
+        url = f"{MAVEN_CENTRAL}/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+        print(f"jars: [{number}/{len(entries)}] {group}:{artifact}:{version}", flush=True)
+        _download(url, target)
+        if _sha1(target) != sha1:
+            target.unlink()
+            raise RuntimeError(f"{url} does not match the SHA-1 in {LOCK_FILE} ({sha1}); nothing kept")
     paths = jar_paths(root)
     size = sum(os.path.getsize(path) for path in paths)
-    print(f"jars: {len(paths)} jars, {size / 1e6:,.0f} MB in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"jars: {len(paths)} jars ({size / 1e6:,.0f} MB) in {root}, {time.monotonic() - started:.0f} s", flush=True)
     return paths
 
 
+def lock() -> None:
+    """Resolve ``PACKAGES`` with Ivy and rewrite the lock, leaving out every library pyspark ships."""
+    import pyspark
+
+    spark_jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
+    shipped = {match.group(1) for jar in os.listdir(spark_jars) if (match := re.match(r"(.+?)-\d", jar))}
+    with tempfile.TemporaryDirectory() as work:
+        ivy_xml = Path(work, "ivy.xml")
+        dependencies = "".join(
+            f'<dependency org="{group}" name="{name}" rev="{version}" conf="default->default"/>'
+            for group, name, version in PACKAGES
+        )
+        ivy_xml.write_text(
+            '<ivy-module version="2.0"><info organisation="article-pipeline" module="job-jars"/>'
+            f'<dependencies>{dependencies}<exclude org="org.apache.spark"/><exclude org="org.scala-lang"/>'
+            "</dependencies></ivy-module>"
+        )
+        pattern = f"{work}/lib/[organisation]:[artifact]:[revision].[ext]"
+        ivy_jar = glob.glob(os.path.join(spark_jars, "ivy-*.jar"))[0]
+        subprocess.run(
+            [
+                "java",
+                "-cp",
+                ivy_jar,
+                "org.apache.ivy.Main",
+                "-ivy",
+                str(ivy_xml),
+                "-confs",
+                "default",
+                "-retrieve",
+                pattern,
+                "-types",
+                "jar",
+                "bundle",
+            ],
+            check=True,
+        )
+        packages = ", ".join(":".join(package) for package in PACKAGES)
+        lines = [f"# {packages} and their dependencies, minus what pyspark ships (python -m jobs.jars --lock)."]
+        for path in sorted(Path(work, "lib").iterdir()):
+            group, artifact, version = path.name.removesuffix(".jar").removesuffix(".bundle").split(":")
+            if artifact not in shipped:
+                lines.append(f"{group}:{artifact}:{version} {_sha1(path)}")
+    LOCK_FILE.write_text("\n".join(lines) + "\n")
+    print(f"jars: wrote {LOCK_FILE} ({len(lines) - 1} jars)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lock", action="store_true", help="re-resolve PACKAGES with Ivy and rewrite jobs/jars.lock")
+    args = parser.parse_args(argv)
+    if args.lock:
+        lock()
+    else:
+        fetch()
+    return 0
+
+
 if __name__ == "__main__":
-    resolve()
-    sys.exit(0)
+    sys.exit(main())

@@ -1,19 +1,19 @@
-"""The two streaming queries of the job, built from the Kinesis source.
+"""The job's two streaming queries: one Kinesis read per trigger, Delta tables out.
 
-``articles``: parse -> drop republished article_ids (within DEDUP_WINDOW) -> per batch, valid
-rows to ``enriched_articles/`` (partitioned by date) and rejected rows to ``quarantine/``.
-``author_stats``: parse -> valid rows -> dedup -> 5-minute windows sliding every minute ->
-average word count per author, appended to ``author_stats/`` once the watermark passes a
-window's end.
-
-The two queries read the stream independently (each has its own checkpoint and position
-log), so each trigger costs two GetRecords calls per shard; Kinesis allows five per second.
+``articles`` (the only reader of the stream): parse -> drop republished article_ids (within
+DEDUP_WINDOW) -> per micro-batch, valid rows appended to the ``enriched_articles`` table
+(partitioned by date) and rejected rows to ``quarantine``, each append idempotent per batch
+(Delta's ``txnAppId``/``txnVersion``, so a replayed batch is skipped by Delta itself).
+``author_stats``: a Delta stream of ``enriched_articles`` -> 5-minute windows sliding every
+minute with a watermark on published_at -> average word count per author, appended by the
+Delta sink once the watermark passes a window's end (exactly once through its checkpoint).
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,12 +22,12 @@ from pyspark.sql import functions as F
 from pyspark.sql.datasource import DataSource
 from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.streaming.query import StreamingQuery
+from pyspark.sql.streaming.readwriter import DataStreamWriter
 
 from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
 from common.logs import log_event
 from jobs.kinesis.source import KinesisDataSource
 from jobs.parsing import parse_batches, parsed_arrow_schema
-from jobs.s3_sink import S3ParquetDataSource
 from jobs.settings import AVAILABLE_NOW, JobSettings
 
 WINDOW_LENGTH = "5 minutes"
@@ -45,7 +45,6 @@ ENRICHED_COLUMNS = [
     "processed_at",
     "date",
 ]
-logger = logging.getLogger("jobs.pipeline")
 QUARANTINE_COLUMNS = [
     "raw_payload",
     "payload_encoding",
@@ -58,11 +57,7 @@ QUARANTINE_COLUMNS = [
     "processed_at",
     "date",
 ]
-
-
-def register_data_sources(spark: SparkSession) -> None:
-    spark.dataSource.register(KinesisDataSource)
-    spark.dataSource.register(S3ParquetDataSource)
+logger = logging.getLogger("jobs.pipeline")
 
 
 def query_stream(
@@ -105,14 +100,6 @@ def parsed_stream(spark: SparkSession, source: StreamInput, query_name: str) -> 
     return parse_stream(query_stream(spark, source.data_source, query_name, source.options(query_name)))
 
 
-def _write(batch: DataFrame, settings: JobSettings, prefix: str, batch_id: int, partition_column: str | None) -> None:
-    # One task per batch (the rows are cached, so no shuffle): one object per (batch, date), or
-    # per batch when unpartitioned, since the writer splits a task's rows by date itself.
-    batch.coalesce(1).write.format("s3parquet").options(
-        **settings.sink_options(prefix, batch_id, partition_column)
-    ).mode("append").save()
-
-
 def articles_query(spark: SparkSession, settings: JobSettings, source: StreamInput) -> DataFrame:
     """Enriched and quarantined rows, republished article_ids dropped.
 
@@ -140,50 +127,82 @@ def articles_query(spark: SparkSession, settings: JobSettings, source: StreamInp
     ).dropDuplicatesWithinWatermark(["dedup_key"])
 
 
-def write_articles_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
-    return functools.partial(_write_articles, settings=settings)
+def enriched_rows(parsed: DataFrame) -> DataFrame:
+    """The ``enriched_articles`` columns of the valid rows (``processed_at`` already stamped)."""
+    return (
+        parsed.where(F.col("error_reason").isNull())
+        .withColumn("date", F.date_format("published_at", "yyyy-MM-dd"))
+        .select(*ENRICHED_COLUMNS)
+    )
 
 
-def _write_articles(batch: DataFrame, batch_id: int, settings: JobSettings) -> None:
-    """Valid rows to enriched_articles/, rejected rows to quarantine/, one log line with both counts.
-
-    Counting first computes and caches the batch; an output with no rows in this batch gets no
-    object and no manifest (an idle stream writes nothing).
-    """
-    stamped = batch.withColumn("processed_at", F.current_timestamp()).persist()
-    try:
-        enriched = (
-            stamped.where(F.col("error_reason").isNull())
-            .withColumn("date", F.date_format("published_at", "yyyy-MM-dd"))
-            .select(*ENRICHED_COLUMNS)
-        )
-        rejected = (
-            stamped.where(F.col("error_reason").isNotNull())
-            .withColumn("date", F.date_format("arrival_time", "yyyy-MM-dd"))
-            .select(*QUARANTINE_COLUMNS)
-        )
-        counts = {
-            row["rejected"]: row["count"]
-            for row in stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()
-        }
-        if counts.get(False):
-            _write(enriched, settings, ENRICHED_ARTICLES, batch_id, "date")
-        if counts.get(True):
-            _write(rejected, settings, QUARANTINE, batch_id, "date")
-        log_event(
-            logger,
-            "articles_batch_written",
-            batch=batch_id,
-            enriched=counts.get(False, 0),
-            quarantined=counts.get(True, 0),
-        )
-    finally:
-        stamped.unpersist()
+def quarantine_rows(parsed: DataFrame) -> DataFrame:
+    """The ``quarantine`` columns of the rejected rows, dated by arrival."""
+    return (
+        parsed.where(F.col("error_reason").isNotNull())
+        .withColumn("date", F.date_format("arrival_time", "yyyy-MM-dd"))
+        .select(*QUARANTINE_COLUMNS)
+    )
 
 
-def author_stats_query(spark: SparkSession, settings: JobSettings, source: StreamInput) -> DataFrame:
-    """Average word count per author over sliding windows, final once the watermark passes."""
-    articles = parsed_stream(spark, source, "author_stats").where(F.col("error_reason").isNull())
+def ensure_table(frame: DataFrame, path: str, partition_by: list[str]) -> None:
+    """Create an empty Delta table with ``frame``'s schema at ``path`` unless one exists."""
+    empty = frame.sparkSession.createDataFrame([], frame.schema)
+    empty.write.format("delta").mode("ignore").partitionBy(*partition_by).save(path)
+
+
+def checkpoint_query_id(checkpoint_dir: str) -> str:
+    """The id Spark keeps in ``<checkpoint>/metadata``: stable across restarts, new with a new checkpoint."""
+    with open(os.path.join(checkpoint_dir, "metadata"), encoding="utf-8") as handle:
+        return str(json.loads(handle.readline())["id"])
+
+
+@dataclass
+class ArticlesBatchWriter:
+    """``foreachBatch`` of the articles query: both tables appended once per batch id."""
+
+    settings: JobSettings
+    checkpoint_dir: str
+
+    def append(self, rows: DataFrame, table: str, batch_id: int) -> None:
+        # txnAppId is tied to this checkpoint: a replayed batch (same id) is skipped by Delta,
+        # and a new checkpoint (batch ids from 0 again) gets a new id, so nothing is skipped wrongly.
+        app_id = f"article-pipeline-articles-{checkpoint_query_id(self.checkpoint_dir)}"
+        rows.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", batch_id).option(
+            "mergeSchema", "true"
+        ).partitionBy("date").save(self.settings.table_path(table))
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        """Counting first computes and caches the batch; a table with no rows in it gets no commit."""
+        stamped = batch.withColumn("processed_at", F.current_timestamp()).persist()
+        try:
+            counts = {
+                row["rejected"]: row["count"]
+                for row in stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()
+            }
+            if counts.get(False):
+                self.append(enriched_rows(stamped), ENRICHED_ARTICLES, batch_id)
+            if counts.get(True):
+                self.append(quarantine_rows(stamped), QUARANTINE, batch_id)
+            log_event(
+                logger,
+                "articles_batch_written",
+                batch=batch_id,
+                enriched=counts.get(False, 0),
+                quarantined=counts.get(True, 0),
+            )
+        finally:
+            stamped.unpersist()
+
+
+def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
+    """Average word count per author over sliding windows of the enriched table, final once the watermark passes."""
+    articles = (
+        spark.readStream.format("delta")
+        .option("withEventTimeOrder", "true")
+        .option("maxFilesPerTrigger", "1000")
+        .load(settings.table_path(ENRICHED_ARTICLES))
+    )
     deduplicated = articles.withWatermark("published_at", settings.watermark_delay).dropDuplicatesWithinWatermark(
         ["article_id"]
     )
@@ -200,53 +219,39 @@ def author_stats_query(spark: SparkSession, settings: JobSettings, source: Strea
     )
 
 
-def write_author_stats_batch(settings: JobSettings) -> Callable[[DataFrame, int], None]:
-    def write(batch: DataFrame, batch_id: int) -> None:
-        # Most batches close no window: count (which computes and caches the batch) before writing.
-        windows = batch.persist()
-        try:
-            if windows.count():
-                _write(windows, settings, AUTHOR_STATS, batch_id, None)
-        finally:
-            windows.unpersist()
-
-    return write
+def _trigger(stream: DataStreamWriter, interval: str) -> DataStreamWriter:
+    return stream.trigger(availableNow=True) if interval == AVAILABLE_NOW else stream.trigger(processingTime=interval)
 
 
 def start_queries(
     spark: SparkSession, settings: JobSettings, source: StreamInput | None = None
 ) -> list[StreamingQuery]:
-    """Start both queries with their own checkpoints under ``CHECKPOINT_LOCATION``.
+    """Create the tables if absent, then start both queries with their checkpoints under ``CHECKPOINT_LOCATION``.
 
     ``source`` defaults to the Kinesis stream of ``settings`` (the benchmarks pass another).
     """
-    register_data_sources(spark)
     source = source or kinesis_input(settings)
-    plans = [
-        (
-            "articles",
-            articles_query(spark, settings, source),
-            write_articles_batch(settings),
-            settings.trigger_interval,
-        ),
-        (
-            "author_stats",
-            author_stats_query(spark, settings, source),
-            write_author_stats_batch(settings),
-            settings.author_stats_trigger_interval,
-        ),
+    articles = articles_query(spark, settings, source)
+    stamped = articles.withColumn("processed_at", F.current_timestamp())
+    ensure_table(enriched_rows(stamped), settings.table_path(ENRICHED_ARTICLES), ["date"])
+    ensure_table(quarantine_rows(stamped), settings.table_path(QUARANTINE), ["date"])
+    stats = author_stats_query(spark, settings)
+    ensure_table(stats, settings.table_path(AUTHOR_STATS), [])
+
+    articles_checkpoint = settings.query_checkpoint("articles")
+    articles_stream = (
+        articles.writeStream.queryName("articles")
+        .outputMode("append")
+        .foreachBatch(ArticlesBatchWriter(settings, articles_checkpoint))
+        .option("checkpointLocation", articles_checkpoint)
+    )
+    stats_stream = (
+        stats.writeStream.queryName("author_stats")
+        .format("delta")
+        .outputMode("append")
+        .option("checkpointLocation", settings.query_checkpoint("author_stats"))
+    )
+    return [
+        _trigger(articles_stream, settings.trigger_interval).start(),
+        _trigger(stats_stream, settings.author_stats_trigger_interval).start(settings.table_path(AUTHOR_STATS)),
     ]
-    queries = []
-    for name, frame, writer, trigger in plans:
-        stream = (
-            frame.writeStream.queryName(name)
-            .outputMode("append")
-            .foreachBatch(writer)
-            .option("checkpointLocation", f"{settings.checkpoint_location.rstrip('/')}/{name}")
-        )
-        if trigger == AVAILABLE_NOW:
-            stream = stream.trigger(availableNow=True)
-        else:
-            stream = stream.trigger(processingTime=trigger)
-        queries.append(stream.start())
-    return queries

@@ -24,25 +24,14 @@ _POLL_SECONDS = 1.0
 
 
 def build_spark(settings: JobSettings) -> Any:
-    import os
+    from jobs.spark_session import build_session
 
-    from pyspark.sql import SparkSession
-
-    # Python workers must run this interpreter (it has pyarrow and the project), not PATH's python3.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-
-    builder = (
-        SparkSession.builder.appName(settings.app_name)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.streaming.stateStore.stateSchemaCheck", "true")
+    return build_session(
+        settings.app_name,
+        settings.aws,
+        master=settings.spark_master_url,
+        shuffle_partitions=settings.shuffle_partitions,
     )
-    if settings.spark_master_url:
-        builder = builder.master(settings.spark_master_url)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
-    return spark
 
 
 def batch_shard_lag(settings: JobSettings, progress: dict[str, Any], query_name: str) -> dict[str, Any]:

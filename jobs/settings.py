@@ -60,7 +60,6 @@ class JobSettings:
     author_stats_trigger_interval: str  # the author_stats query's trigger (same forms)
     max_records_per_shard: int
     shuffle_partitions: int
-    row_group_rows: int
     log_level: str
 
     @property
@@ -86,18 +85,13 @@ class JobSettings:
             options["endpointUrl"] = self.aws.endpoint_url
         return options
 
-    def sink_options(self, prefix: str, batch_id: int, partition_column: str | None) -> dict[str, str]:
-        options = {
-            "path": f"{self.output_root}/{prefix}",
-            "batchId": str(batch_id),
-            "region": self.aws.region,
-            "rowGroupRows": str(self.row_group_rows),
-        }
-        if partition_column:
-            options["partitionColumn"] = partition_column
-        if self.aws.endpoint_url:
-            options["endpointUrl"] = self.aws.endpoint_url
-        return options
+    def table_path(self, table: str) -> str:
+        """Where the Delta table ``table`` (``common.contract.OUTPUTS``) lives: ``s3://<bucket>/<table>``."""
+        return f"{self.output_root}/{table}"
+
+    def query_checkpoint(self, query_name: str) -> str:
+        """Spark's checkpoint of the query ``query_name`` (one of ``QUERY_NAMES``)."""
+        return os.path.join(self.checkpoint_location, query_name)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
@@ -127,6 +121,5 @@ class JobSettings:
             author_stats_trigger_interval=author_stats_trigger,
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
-            row_group_rows=env.integer("PARQUET_ROW_GROUP_ROWS", 65_536, minimum=1),
             log_level=env.log_level(),
         )

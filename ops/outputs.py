@@ -5,33 +5,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from common.aws import client, s3_filesystem
+from common.aws import client
 from common.settings import AwsSettings
 
 
-def read_output(aws: AwsSettings, bucket: str, prefix: str) -> Any:
-    """A pyarrow Table of every Parquet object under ``s3://bucket/prefix`` (hive ``date=`` partitions)."""
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    from pyarrow import fs
+def delta_storage_options(aws: AwsSettings) -> dict[str, str]:
+    """deltalake (delta-rs) options for the same S3 as ``common.aws.client('s3', aws)``; keys from the environment."""
+    options = {"AWS_REGION": aws.region}
+    if aws.endpoint_url:
+        options |= {"AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_ALLOW_HTTP": "true", "AWS_S3_ADDRESSING_STYLE": "path"}
+    return options
 
-    filesystem = s3_filesystem(aws)
-    selector = fs.FileSelector(f"{bucket}/{prefix}", recursive=True, allow_not_found=True)
-    files = [
-        info.path
-        for info in filesystem.get_file_info(selector)
-        if info.type == fs.FileType.File and info.path.endswith(".parquet") and "/_" not in info.path
-    ]
-    if not files:
-        return pa.table({})
-    dataset = ds.dataset(
-        files,
-        filesystem=filesystem,
-        format="parquet",
-        partitioning=ds.partitioning(flavor="hive"),
-        partition_base_dir=f"{bucket}/{prefix}",
-    )
-    return dataset.to_table()
+
+def open_table(aws: AwsSettings, bucket: str, table: str) -> Any:
+    """The Delta table ``s3://bucket/table`` through its log (deltalake), or None before its first commit."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return DeltaTable(f"s3://{bucket}/{table}", storage_options=delta_storage_options(aws))
+    except TableNotFoundError:
+        return None
+
+
+def read_output(aws: AwsSettings, bucket: str, table: str) -> Any:
+    """A pyarrow Table of the current version of the Delta table ``s3://bucket/table`` (empty before it exists)."""
+    import pyarrow as pa
+
+    delta = open_table(aws, bucket, table)
+    return pa.table({}) if delta is None else delta.to_pyarrow_table()
 
 
 def stream_records(aws: AwsSettings, stream_name: str) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,7 @@ from common.settings import SettingError
 from jobs.kinesis.progress import latest_checkpointed_batch, latest_committed_batch, shard_ends
 from jobs.settings import QUERY_NAMES, JobSettings
 from ops.defaults import apply_local_defaults
+from ops.outputs import open_table
 from publisher.settings import PublisherSettings
 
 
@@ -42,22 +43,20 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
 
 
 def output_rows(settings: JobSettings) -> list[list[Any]]:
-    """Rows per output, summed from the per-batch manifests (cheap: no Parquet is read)."""
-    s3 = client("s3", settings.aws)
+    """Rows and version per table, from the Delta log's file statistics (cheap: no Parquet is read)."""
     rows: list[list[Any]] = []
-    for prefix in OUTPUTS:
-        total, batches = 0, 0
-        paginator = s3.get_paginator("list_objects_v2")
+    for table in OUTPUTS:
+        location = f"s3://{settings.bucket_name}/{table}/"
         try:
-            for page in paginator.paginate(Bucket=settings.bucket_name, Prefix=f"{prefix}/_manifests/"):
-                for item in page.get("Contents", []):
-                    manifest = json.loads(s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read())
-                    total += manifest["rows"]
-                    batches += 1
+            delta = open_table(settings.aws, settings.bucket_name, table)
         except Exception as error:
-            rows.append([f"s3://{settings.bucket_name}/{prefix}/", "-", f"unreadable: {error}"[:80]])
+            rows.append([location, "-", f"unreadable: {error}"[:80]])
             continue
-        rows.append([f"s3://{settings.bucket_name}/{prefix}/", total, batches])
+        if delta is None:
+            rows.append([location, 0, "no table yet"])
+            continue
+        files = delta.get_add_actions(flatten=True).to_pydict()
+        rows.append([location, sum(files.get("num_records", [])), f"version {delta.version()}"])
     return rows
 
 
@@ -108,8 +107,8 @@ def main() -> int:
             headers=["query", "latest batch", "committed", "records read", "watermark", "lag per shard"],
         )
     )
-    print("\n== outputs (from manifests)")
-    print(tabulate(output_rows(settings), headers=["output", "rows", "batches"]))
+    print("\n== tables (from the Delta log)")
+    print(tabulate(output_rows(settings), headers=["table", "rows", "version"]))
     return 0
 
 

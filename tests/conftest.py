@@ -7,7 +7,6 @@ stream and bucket names so tests stay independent within one emulator process.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -59,22 +58,14 @@ def names() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def spark(moto_endpoint: str) -> Iterator[Any]:
-    """One local SparkSession for the whole test session, with the project's data sources."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
+def spark(aws: AwsSettings) -> Iterator[Any]:
+    """One local SparkSession (Delta + S3A on the session's moto) for the whole test session."""
+    from jobs.kinesis.source import KinesisDataSource
+    from jobs.spark_session import build_session
 
-    from jobs.pipeline import register_data_sources
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("article-pipeline-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
+    session = build_session(
+        "article-pipeline-tests", aws, master="local[2]", shuffle_partitions=2, ui=False, log_level="ERROR"
     )
-    session.sparkContext.setLogLevel("ERROR")
-    register_data_sources(session)
+    session.dataSource.register(KinesisDataSource)
     yield session
     session.stop()

@@ -65,6 +65,7 @@ class ShardEnd:
     millis_behind_latest: int | None = None
     retries: int = 0  # calls retried (throttling, 5xx, connection errors) while reading
     renewals: int = 0  # expired shard iterators renewed while reading
+    get_records_calls: int = 0  # GetRecords calls the batch made on this shard (Kinesis allows 5/s/shard)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class ShardEnd:
             "millis_behind_latest": self.millis_behind_latest,
             "retries": self.retries,
             "renewals": self.renewals,
+            "get_records_calls": self.get_records_calls,
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class ShardEnd:
             millis_behind_latest=data.get("millis_behind_latest"),
             retries=int(data.get("retries", 0)),
             renewals=int(data.get("renewals", 0)),
+            get_records_calls=int(data.get("get_records_calls", 0)),
         )
 
 

@@ -172,6 +172,7 @@ class ShardReader:
         self.rng = rng or random.Random()
         self.retries = 0
         self.renewals = 0
+        self.get_records_calls = 0
 
     def _count_retry(self, _error: Exception) -> None:
         self.retries += 1
@@ -195,6 +196,11 @@ class ShardReader:
         )
         return str(response["ShardIterator"])
 
+    def _get_records_call(self, iterator: str, limit: int) -> Any:
+        """One GetRecords request, counted (throttled ones too: Kinesis counts them against 5/s per shard)."""
+        self.get_records_calls += 1
+        return self.client.get_records(ShardIterator=iterator, Limit=limit)
+
     def _get_records(self, iterator: str, limit: int, resume_from: Position) -> tuple[dict[str, Any], str]:
         """One GetRecords call; an expired iterator is renewed from ``resume_from`` (within the deadline)."""
         from botocore.exceptions import ClientError
@@ -203,7 +209,7 @@ class ShardReader:
         while True:
             try:
                 response = self._call(
-                    functools.partial(self.client.get_records, ShardIterator=iterator, Limit=limit),
+                    functools.partial(self._get_records_call, iterator, limit),
                     f"GetRecords {self.shard_id}",
                 )
                 return response, iterator
@@ -270,6 +276,7 @@ class ShardReader:
             millis_behind_latest=millis_behind,
             retries=self.retries,
             renewals=self.renewals,
+            get_records_calls=self.get_records_calls,
         )
         return records, end
 

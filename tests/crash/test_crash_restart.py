@@ -1,9 +1,9 @@
 """SIGKILL the job at several points, restart it from the same checkpoint, reconcile the outputs.
 
 The kill points are found by watching what the job leaves behind (no hook in the job):
-after the source has read (a new shard-position log entry), after the sink has written
-(a new manifest under ``enriched_articles/_manifests``), and before Spark's commit (an
-``offsets/N`` file whose ``commits/N`` does not exist yet). The union of the outputs must
+after the source has read (a new shard-position log entry), right after an enriched_articles
+commit (before the quarantine commit and Spark's), and before Spark's commit (an ``offsets/N``
+file whose ``commits/N`` does not exist yet). The tables, read through their Delta log, must
 hold every valid article exactly once and every malformed record once in quarantine.
 """
 
@@ -42,9 +42,19 @@ def files(directory: Path, pattern: str) -> set[str]:
     return {str(p) for p in directory.glob(pattern) if not p.name.startswith(".")} if directory.exists() else set()
 
 
-def manifests(s3: Any, bucket: str) -> int:
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix="enriched_articles/_manifests/")
-    return listed.get("KeyCount", 0)
+def delta_log(s3: Any, bucket: str, table: str) -> list[list[dict[str, Any]]]:
+    """The actions of each commit of a Delta table, in version order (read from ``_delta_log/``)."""
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{table}/_delta_log/")
+    keys = sorted(item["Key"] for item in listed.get("Contents", []) if item["Key"].endswith(".json"))
+    return [
+        [json.loads(line) for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines() if line]
+        for key in keys
+    ]
+
+
+def delta_commits(s3: Any, bucket: str, table: str = "enriched_articles") -> int:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{table}/_delta_log/")
+    return sum(1 for item in listed.get("Contents", []) if item["Key"].endswith(".json"))
 
 
 def uncommitted_offset(spark_dir: Path) -> bool:
@@ -61,21 +71,15 @@ def process_group_alive(pgid: int) -> bool:
         return False
 
 
-def object_versions(s3: Any, bucket: str) -> tuple[int, int, int]:
-    """(rows written in all versions, rows in versions later overwritten, objects overwritten)."""
-    import io
-
-    import pyarrow.parquet as pq
-
-    versions: dict[str, list[int]] = {}
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for version in page.get("Versions", []):
-            if version["Key"].endswith(".parquet"):
-                body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
-                versions.setdefault(version["Key"], []).append(pq.ParquetFile(io.BytesIO(body)).metadata.num_rows)
-    written = sum(sum(rows) for rows in versions.values())
-    replayed = sum(sum(rows) - rows[0] for rows in versions.values() if len(rows) > 1)
-    return written, replayed, sum(1 for rows in versions.values() if len(rows) > 1)
+def batch_appends(s3: Any, bucket: str, table: str) -> tuple[int, int]:
+    """(appends committed, appends that carry a (txnAppId, txnVersion) committed before): the second must be 0."""
+    transactions = [
+        (action["txn"]["appId"], action["txn"]["version"])
+        for commit in delta_log(s3, bucket, table)
+        for action in commit
+        if "txn" in action
+    ]
+    return len(transactions), len(transactions) - len(set(transactions))
 
 
 def test_sigkill_at_any_point_loses_and_repeats_nothing(
@@ -84,7 +88,6 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     stream, bucket = names["stream"], names["bucket"]
     create_stream(kinesis, stream, 2)
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     generator = ArticleGenerator(seed=5, authors=4)
     start = datetime.now(timezone.utc) - timedelta(hours=1)
     articles = [generator.article(start + timedelta(seconds=10 * i)) for i in range(ARTICLES)]
@@ -131,7 +134,7 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
                     raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
                 return condition()
 
-            wait_until(reached, 240, what, interval=0.05)
+            wait_until(reached, 600, what, interval=0.05)
         finally:
             # The whole process group, as a pod kill does: the driver's JVM (a child) dies with it,
             # so no orphaned JVM keeps running batches against the checkpoint of the next run.
@@ -142,17 +145,18 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     # 1: mid-read: right after the source recorded a new end in the position log.
     before = files(positions, "*/*/*.json")
     run_until(lambda: len(files(positions, "*/*/*.json") - before) >= 1, "a shard-position log entry")
-    # 2: after writing: right after a new manifest of enriched_articles appears.
-    seen = manifests(s3, bucket)
-    run_until(lambda: manifests(s3, bucket) > seen, "a new enriched_articles manifest")
+    # 2: after the enriched commit, before the quarantine commit and Spark's: right after a new
+    # enriched_articles commit appears.
+    seen = delta_commits(s3, bucket)
+    run_until(lambda: delta_commits(s3, bucket) > seen, "a new enriched_articles commit")
     # 3: before the commit: an offsets/N file without commits/N.
     run_until(lambda: uncommitted_offset(articles_spark), "a planned, uncommitted batch")
     # 4: between batches, at a moment that depends on the machine's speed.
     commits = len(files(articles_spark / "commits", "[0-9]*"))
     run_until(lambda: len(files(articles_spark / "commits", "[0-9]*")) > commits + 1, "two more committed batches")
     # 5: once more right after output appears, then let it catch up.
-    seen = manifests(s3, bucket)
-    run_until(lambda: manifests(s3, bucket) > seen, "another manifest")
+    seen = delta_commits(s3, bucket)
+    run_until(lambda: delta_commits(s3, bucket) > seen, "another enriched_articles commit")
 
     def caught_up() -> bool:
         return read_output(aws, bucket, "enriched_articles").num_rows >= ARTICLES and read_output(
@@ -171,14 +175,16 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
         ["invalid_json", "invalid_utf8", "not_an_object", "missing_field"]
     )
 
-    # The bucket is versioned: every write of a data object is kept, so rows written by batches
-    # that a crash forced to run again (overwriting their own objects) can be counted exactly.
-    written, replayed, overwritten = object_versions(s3, bucket)
+    # Every append carries (txnAppId, txnVersion = batch id): a batch replayed after a kill is
+    # skipped by Delta, so no transaction may appear in two commits.
+    appends, repeated = batch_appends(s3, bucket, "enriched_articles")
+    quarantine_appends, quarantine_repeated = batch_appends(s3, bucket, "quarantine")
     read_entries = [ShardEnd.from_json(json.loads(Path(p).read_text())) for p in files(positions, "*/*/*.json")]
     print(
         f"crash test: {len(logs)} runs ({len(logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
-        f"{sum(e.records for e in read_entries)} read by the source (position log), {written} rows written "
-        f"across runs, {replayed} of them rewritten by replayed batches ({overwritten} objects overwritten), "
-        f"{len(enriched)} enriched + {len(quarantine)} quarantined in the union of outputs"
+        f"{sum(e.records for e in read_entries)} read by the source (position log), {appends} enriched and "
+        f"{quarantine_appends} quarantine batch commits, {repeated + quarantine_repeated} repeated; "
+        f"{len(enriched)} enriched + {len(quarantine)} quarantined rows in the tables"
     )
+    assert repeated == 0 and quarantine_repeated == 0, "a replayed batch was committed twice"
     assert sum(e.records for e in read_entries) == len(valid_ids) + len(MALFORMED), "each record read in one batch"

@@ -32,6 +32,7 @@ from ops.reconcile import reconcile
 from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e
+API_TOKEN = "e2e-token-0123456789"
 WATERMARK_DELAY = timedelta(minutes=2)
 MALFORMED = [
     b"{broken json",
@@ -45,7 +46,8 @@ MALFORMED = [
 
 
 def post(url: str, payload: Any) -> int:
-    request = Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {API_TOKEN}"}
+    request = Request(url, data=json.dumps(payload).encode(), headers=headers)
     with urlopen(request, timeout=10) as response:
         return response.status
 
@@ -77,6 +79,7 @@ def pipeline_env(moto_endpoint: str, names: dict, tmp_path: Path) -> dict[str, s
         "PUBLISH_RATE": "50",
         "PUBLISH_COUNT": "40",
         "PUBLISHER_SEED": "11",
+        "PUBLISHER_API_TOKEN": API_TOKEN,
         "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
         "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"),
         "SPARK_MASTER_URL": "local[2]",

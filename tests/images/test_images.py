@@ -7,7 +7,6 @@ writable /tmp, non-root. Slow tier: a cold build takes a few minutes (pyspark is
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import time
@@ -167,21 +166,13 @@ def _publish_articles(endpoint: str, count: int, shards: int) -> tuple[str, str,
 
 
 def _enriched_rows(endpoint: str, bucket: str, context: str) -> list[dict]:
-    import pyarrow.parquet as pq
+    """The enriched_articles Delta table as any reader sees it (through its log)."""
+    from common.settings import AwsSettings
+    from ops.outputs import open_table
 
-    s3 = _client("s3", endpoint)
-    keys = [
-        o["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="enriched_articles/")
-        for o in page.get("Contents", [])
-    ]
-    files = [k for k in keys if k.endswith(".parquet")]
-    assert files, f"no Parquet under s3://{bucket}/enriched_articles/ (keys: {keys}):\n{context}"
-    rows = []
-    for key in files:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        rows += pq.read_table(io.BytesIO(body)).to_pylist()
-    return rows
+    table = open_table(AwsSettings(region="us-east-1", endpoint_url=endpoint), bucket, "enriched_articles")
+    assert table is not None, f"no Delta table at s3://{bucket}/enriched_articles:\n{context}"
+    return table.to_pyarrow_table().to_pylist()
 
 
 def _job_env(endpoint: str, stream: str, bucket: str) -> dict[str, str]:
@@ -195,7 +186,7 @@ def _job_env(endpoint: str, stream: str, bucket: str) -> dict[str, str]:
     }
 
 
-def test_spark_job_available_now_writes_parquet(engine, built_images, moto_endpoint):
+def test_spark_job_available_now_writes_delta_tables(engine, built_images, moto_endpoint):
     """The default command, read-only root FS, tmpfs /tmp, checkpoint volume, local[2]."""
     stream, bucket, articles = _publish_articles(moto_endpoint, 50, 2)
     suffix = uuid.uuid4().hex[:8]
