@@ -81,12 +81,27 @@ def test_publisher_service_targets_http(manifests: list[Manifest]) -> None:
 # --- spark job -----------------------------------------------------------------------------
 
 
+def pinned_pyspark() -> str:
+    import tomllib
+
+    from pipeline_testing import REPO
+
+    job = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["job"]
+    return next(r.split("==")[1] for r in job if r.startswith("pyspark=="))
+
+
+def test_delta_jars_are_on_both_class_paths_from_jvm_start(manifests: list[Manifest]) -> None:
+    conf = sparkapp(manifests)["spec"]["sparkConf"]
+    # The driver JVM starts before the job's Python code: only the SparkApplication can add them.
+    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"] == "/opt/jars/*"
+
+
 def test_sparkapplication_contract(manifests: list[Manifest]) -> None:
     spec = sparkapp(manifests)["spec"]
     assert spec["type"] == "Python"
     assert spec["pythonVersion"] == "3"
     assert spec["mode"] == "cluster"
-    assert spec["sparkVersion"] == "4.3.0"
+    assert spec["sparkVersion"] == pinned_pyspark(), "the SparkApplication names the Spark the image carries"
     assert spec["mainApplicationFile"] == "local:///opt/app/jobs/process_articles.py"
     assert spec["image"].endswith("article-pipeline/spark-job:0.1.0")
     rp = spec["restartPolicy"]
