@@ -164,6 +164,19 @@ class ArticlesBatchWriter:
     settings: JobSettings
     checkpoint_dir: str
 
+    def compact(self, spark: SparkSession, batch_id: int) -> None:
+        """OPTIMIZE both tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver between its own commits.
+
+        The job is the only writer, so compaction never races it; OPTIMIZE commits carry
+        ``dataChange=false``, so Delta streams (author_stats) skip them and see each row once.
+        """
+        every = self.settings.compact_every_batches
+        if not every or batch_id == 0 or batch_id % every:
+            return
+        for table in (ENRICHED_ARTICLES, QUARANTINE):
+            metrics = spark.sql(f"OPTIMIZE delta.`{self.settings.table_path(table)}`").first()
+            log_event(logger, "table_compacted", table=table, batch=batch_id, metrics=str(metrics)[:300])
+
     def append(self, rows: DataFrame, table: str, batch_id: int) -> None:
         # txnAppId is tied to this checkpoint: a replayed batch (same id) is skipped by Delta,
         # and a new checkpoint (batch ids from 0 again) gets a new id, so nothing is skipped wrongly.
@@ -193,6 +206,7 @@ class ArticlesBatchWriter:
             )
         finally:
             stamped.unpersist()
+        self.compact(batch.sparkSession, batch_id)
 
 
 def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:

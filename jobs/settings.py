@@ -59,6 +59,7 @@ class JobSettings:
     trigger_interval: str  # a Spark duration like "5 seconds", or "available-now"
     author_stats_trigger_interval: str  # the author_stats query's trigger (same forms)
     max_records_per_shard: int
+    compact_every_batches: int  # OPTIMIZE the tables every this many batches (0: never)
     shuffle_partitions: int
     log_level: str
 
@@ -120,6 +121,7 @@ class JobSettings:
             trigger_interval=AVAILABLE_NOW if trigger.lower() == AVAILABLE_NOW else trigger,
             author_stats_trigger_interval=author_stats_trigger,
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
+            compact_every_batches=env.integer("COMPACT_EVERY_BATCHES", 100, minimum=0),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
             log_level=env.log_level(),
         )

@@ -19,14 +19,13 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 # New Delta tables: protocol (1, 2) without the features delta-rs (deltalake), polars and DuckDB
-# readers reject, classic checkpoints, and compaction by the writer itself after its commits.
+# readers reject, and classic checkpoints. (Compaction: ``ArticlesBatchWriter`` runs OPTIMIZE itself.)
 DELTA_TABLE_DEFAULTS = {
     "enableDeletionVectors": "false",
     "enableRowTracking": "false",
     "enableInCommitTimestamps": "false",
     "columnMapping.mode": "none",
     "checkpointPolicy": "classic",
-    "autoOptimize.autoCompact": "true",
 }
 
 

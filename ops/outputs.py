@@ -26,6 +26,10 @@ def open_table(aws: AwsSettings, bucket: str, table: str) -> Any:
         return DeltaTable(f"s3://{bucket}/{table}", storage_options=delta_storage_options(aws))
     except TableNotFoundError:
         return None
+    except OSError as error:
+        if "NoSuchBucket" in str(error):  # before the publisher made the bucket: no table yet either
+            return None
+        raise
 
 
 def read_output(aws: AwsSettings, bucket: str, table: str) -> Any:

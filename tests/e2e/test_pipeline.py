@@ -144,7 +144,7 @@ def test_published_articles_land_once_with_correct_windows(
             stats = read_output(aws, names["bucket"], "author_stats")
             return enriched.num_rows >= 85 and stats.num_rows >= len(wanted)
 
-        wait_until(caught_up, 240, "enriched articles and closed windows in S3", interval=1.0)
+        wait_until(caught_up, 600, "enriched articles and closed windows in S3", interval=1.0)
     finally:
         job.send_signal(signal.SIGTERM)
         job.wait(120)

@@ -58,7 +58,7 @@ def test_run_command_brings_rows_and_stops_everything(
                 and "articles     batch" in output.read_text()
             )
 
-        wait_until(thirty_rows, 240, f"30 enriched rows via `make run` ({cluster})", interval=1.0)
+        wait_until(thirty_rows, 600, f"30 enriched rows via `make run` ({cluster})", interval=1.0)
         status = subprocess.run(
             [sys.executable, "-m", "ops.status"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
         )

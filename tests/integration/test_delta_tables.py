@@ -114,22 +114,21 @@ def test_spark_deltalake_polars_and_duckdb_read_the_same_rows(
     assert table.metadata().partition_columns == ["date"]
 
 
-def test_auto_compaction_keeps_every_row_once_for_readers_and_delta_streams(
+def test_compaction_keeps_every_row_once_for_readers_and_delta_streams(
     spark: Any, aws: AwsSettings, s3: Any, names: dict[str, str], tmp_path: Path
 ) -> None:
+    import dataclasses
+
     s3.create_bucket(Bucket=names["bucket"])
-    settings = settings_for(aws, names["bucket"], tmp_path)
+    settings = dataclasses.replace(settings_for(aws, names["bucket"], tmp_path), compact_every_batches=4)
     writer = ArticlesBatchWriter(settings, checkpoint(tmp_path))
-    spark.conf.set("spark.databricks.delta.autoCompact.minNumFiles", "4")
-    try:
-        for batch_id in range(8):
-            writer(parsed_batch(spark, articles(5, seed=100 + batch_id)), batch_id)
-    finally:
-        spark.conf.unset("spark.databricks.delta.autoCompact.minNumFiles")
+    for batch_id in range(9):
+        writer(parsed_batch(spark, articles(5, seed=100 + batch_id)), batch_id)
     table = open_table(aws, names["bucket"], "enriched_articles")
     operations = [entry["operation"] for entry in table.history()]
-    assert "OPTIMIZE" in operations, f"auto compaction never ran: {operations}"
-    assert read_output(aws, names["bucket"], "enriched_articles").num_rows == 40
+    assert operations.count("OPTIMIZE") == 2, f"batches 4 and 8 compact: {operations}"
+    assert len(table.file_uris()) < 9, "small files were compacted"
+    assert read_output(aws, names["bucket"], "enriched_articles").num_rows == 45
     # A Delta stream (what author_stats reads) skips compaction commits: each row arrives once.
     stream = (
         spark.readStream.format("delta")
@@ -139,9 +138,9 @@ def test_auto_compaction_keeps_every_row_once_for_readers_and_delta_streams(
         .trigger(availableNow=True)
         .start()
     )
-    stream.awaitTermination(120)
+    stream.awaitTermination(300)
     seen = Counter(row["article_id"] for row in spark.table(stream.name).collect())
-    assert len(seen) == 40 and set(seen.values()) == {1}
+    assert len(seen) == 45 and set(seen.values()) == {1}
 
 
 def test_an_added_optional_field_evolves_the_table(
