@@ -83,7 +83,6 @@ def test_publisher_service_targets_http(manifests: list[Manifest]) -> None:
 
 def pinned_pyspark() -> str:
     import tomllib
-
     from pipeline_testing import REPO
 
     job = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["job"]
