@@ -150,10 +150,10 @@ def test_guard_fails_on_a_recreated_stream_when_told(guard_env: dict[str, str], 
 
 
 def test_guard_refuses_a_fresh_checkpoint_over_existing_outputs(guard_env: dict[str, str], s3: Any) -> None:
-    """A reinstall with a new checkpoint would overwrite part-<batch>-* objects of the earlier run."""
+    """A reinstall with a new checkpoint would append the whole stream to the earlier run's tables again."""
     s3.put_object(
         Bucket=guard_env["S3_BUCKET_NAME"],
-        Key="enriched_articles/date=2026-11-26/part-0000000000-00000.parquet",
+        Key="enriched_articles/_delta_log/00000000000000000000.json",
         Body=b"x",
     )
     result = run(GUARD, guard_env)

@@ -1,15 +1,16 @@
 """Init container of the Spark driver: keep the checkpoint and the outputs consistent.
 
-The checkpoint (on the PVC) holds Kinesis positions of one particular stream; the outputs
-are named `part-<batch>-<task>.parquet` by batch number. So:
+The checkpoint (on the PVC) holds Kinesis positions of one particular stream and the identity
+of the Delta writes (txnAppId, new with every new checkpoint). So:
 
 1. A checkpoint made for an earlier stream of the same name (LocalStack restarted empty, or the
    stream was deleted and recreated) cannot be resumed: the job itself refuses it. Here
    ON_STREAM_RECREATED decides before the job starts: `reset` empties the checkpoint (right
    for LocalStack, whose restart also empties the bucket), `fail` stops with instructions
    (right for real AWS, where the outputs of the earlier stream are still in the bucket).
-2. A fresh checkpoint restarts batch numbers at 0: over existing outputs it would overwrite
-   them. Then this fails, unless ALLOW_EXISTING_OUTPUTS=true.
+2. A fresh checkpoint reads the stream again from its start and appends every article to the
+   existing tables a second time (a new txnAppId: Delta cannot tell). Over existing outputs
+   this fails, unless ALLOW_EXISTING_OUTPUTS=true.
 3. It records which stream the checkpoint belongs to in CHECKPOINT_LOCATION/.stream-identity.json.
 
 Env: CHECKPOINT_LOCATION, KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL
@@ -95,8 +96,8 @@ def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, 
                 "fresh_checkpoint_over_existing_outputs",
                 checkpoint=str(root),
                 outputs=outputs,
-                fix="a new checkpoint restarts batch numbers at 0 and would overwrite those objects: "
-                "move or delete them, restore the checkpoint, or set spark-job.checkpoint.allowExistingOutputs=true",
+                fix="a new checkpoint would read the stream again and append its articles a second time: "
+                "move or delete those tables, restore the checkpoint, or set spark-job.checkpoint.allowExistingOutputs=true",
             )
             return 1
     temporary = root / f"{IDENTITY}.tmp"
