@@ -21,7 +21,7 @@ have() { local d="$1"; shift; local f; for f in "$@"; do [ -x "$d/$f" ] || retur
 module_src() {
   local mod="$1" ver="$2" dir
   dir="$(go mod download -json "$mod@$ver" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
-  local dst="$SRC/$(echo "$mod" | tr / _)@$ver"
+  local dst="$SRC/${mod//\//_}@$ver"
   if [ ! -f "$dst/go.mod" ]; then
     rm -rf "$dst"; cp -r "$dir" "$dst"; chmod -R u+w "$dst"
   fi

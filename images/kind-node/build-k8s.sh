@@ -29,7 +29,7 @@ if [ "${FORCE:-0}" != 1 ] && all_built; then
 fi
 
 gen_wrapper() {
-  local modfile info gover
+  local modfile gover
   modfile="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/^\s*"GoMod": "\(.*\)",$/\1/p')"
   [ -f "$modfile" ] || { echo "no go.mod for k8s.io/kubernetes@${K8S_VERSION}" >&2; return 1; }
   gover="$(awk '$1=="go"{print $2; exit}' "$modfile")"

@@ -8,6 +8,7 @@
 # Every binary is built from source (build-k8s.sh, build-components.sh); everything is cached
 # under ${XDG_CACHE_HOME:-~/.cache}/article-pipeline. Idempotent: FORCE=1 rebuilds the node
 # image (binaries stay cached; FORCE_PARTS=1 also rebuilds the intermediate images).
+# shellcheck disable=SC2016  # the single-quoted scripts run inside containers
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -21,7 +22,7 @@ HELPER_IMAGE="${HELPER_IMAGE//+/_}"                      # '+' is not allowed in
 LOCAL_PATH_IMAGE="localhost/article-pipeline/local-path-provisioner:${LOCAL_PATH_VERSION}"
 K8S_BIN="${KN_CACHE}/k8s-${K8S_VERSION}/bin"
 COMP="${KN_CACHE}/components"
-ARCHIVES="${KN_CACHE}/image-archives/${K8S_VERSION}"
+ARCHIVES="${KN_CACHE}/image-archives"   # only while assembling; removed afterwards
 
 if [ "${FORCE:-0}" != 1 ] && "$ENGINE" image exists "$NODE_IMAGE"; then
   log "$NODE_IMAGE exists (FORCE=1 to rebuild)"
@@ -264,5 +265,6 @@ step "component images" component_images
 step "manifests" manifests
 step "image archives" archives
 step "assemble ${NODE_IMAGE}" assemble
+rm -rf "$ARCHIVES"
 size=$("$ENGINE" image inspect --format '{{.Size}}' "$NODE_IMAGE")
 log "built $NODE_IMAGE ($(( size / 1000000 )) MB)"
