@@ -173,8 +173,15 @@ class ArticlesBatchWriter:
         every = self.settings.compact_every_batches
         if not every or batch_id == 0 or batch_id % every:
             return
+        from pyspark.errors import AnalysisException
+
         for table in (ENRICHED_ARTICLES, QUARANTINE):
-            metrics = spark.sql(f"OPTIMIZE delta.`{self.settings.table_path(table)}`").first()
+            try:
+                metrics = spark.sql(f"OPTIMIZE delta.`{self.settings.table_path(table)}`").first()
+            except AnalysisException as error:
+                if error.getCondition() != "DELTA_MISSING_DELTA_TABLE":
+                    raise
+                continue  # no rows written to this table yet
             log_event(logger, "table_compacted", table=table, batch=batch_id, metrics=str(metrics)[:300])
 
     def append(self, rows: DataFrame, table: str, batch_id: int) -> None:

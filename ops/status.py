@@ -44,6 +44,9 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
 
 def output_rows(settings: JobSettings) -> list[list[Any]]:
     """Rows and version per table, from the Delta log's file statistics (cheap: no Parquet is read)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rows: list[list[Any]] = []
     for table in OUTPUTS:
         location = f"s3://{settings.bucket_name}/{table}/"
@@ -55,8 +58,8 @@ def output_rows(settings: JobSettings) -> list[list[Any]]:
         if delta is None:
             rows.append([location, 0, "no table yet"])
             continue
-        files = delta.get_add_actions(flatten=True).to_pydict()
-        rows.append([location, sum(files.get("num_records", [])), f"version {delta.version()}"])
+        files = pa.table(delta.get_add_actions(flatten=True))  # the Delta log's add actions, with row counts
+        rows.append([location, pc.sum(files["num_records"]).as_py() or 0, f"version {delta.version()}"])
     return rows
 
 
