@@ -29,6 +29,17 @@ DELTA_TABLE_DEFAULTS = {
 }
 
 
+def class_path_options() -> dict[str, str]:
+    """Delta Lake and S3A on the driver's and executors' class paths from the JVMs' start.
+
+    Delta's session extension must load with the driver. When ``spark-submit`` starts the driver
+    JVM before this code runs (a standalone cluster, Kubernetes), pass these to it as ``--conf``;
+    the SparkApplication of the chart sets the same two settings.
+    """
+    class_path = os.pathsep.join(jar_paths())
+    return {"spark.driver.extraClassPath": class_path, "spark.executor.extraClassPath": class_path}
+
+
 def s3a_options(aws: AwsSettings) -> dict[str, str]:
     """Hadoop settings (without the ``spark.hadoop.`` prefix) for S3 through S3A."""
     options = {
@@ -67,11 +78,6 @@ def build_session(
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.appName(app_name)
-        # On the JVMs' class paths from their start (no copies shipped to executors): Delta's session
-        # extension must load with the driver. On Kubernetes the SparkApplication sets the same two
-        # settings, since the driver JVM starts before this code runs.
-        .config("spark.driver.extraClassPath", os.pathsep.join(jar_paths()))
-        .config("spark.executor.extraClassPath", os.pathsep.join(jar_paths()))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.session.timeZone", "UTC")
@@ -84,6 +90,8 @@ def build_session(
         .config("spark.ui.enabled", str(ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
     )
+    for name, value in class_path_options().items():
+        builder = builder.config(name, value)
     for name, value in DELTA_TABLE_DEFAULTS.items():
         builder = builder.config(f"spark.databricks.delta.properties.defaults.{name}", value)
     for name, value in s3a_options(aws).items():

@@ -101,7 +101,15 @@ def start_cluster(
 
 
 def submit_command(master_url: str, job_file: str) -> list[str]:
-    """``spark-submit`` of the job to the standalone master (executors use this interpreter)."""
+    """``spark-submit`` of the job to the standalone master (executors use this interpreter).
+
+    The driver JVM starts here, before the job's code: the Delta and S3A jars go on its class path now.
+    """
+    from jobs.spark_session import class_path_options
+
+    class_path = [
+        argument for name, value in class_path_options().items() for argument in ("--conf", f"{name}={value}")
+    ]
     return [
         os.path.join(spark_home(), "bin", "spark-submit"),
         "--master",
@@ -114,5 +122,6 @@ def submit_command(master_url: str, job_file: str) -> list[str]:
         "spark.cores.max=2",
         "--conf",
         f"spark.pyspark.python={sys.executable}",
+        *class_path,
         job_file,
     ]
