@@ -99,6 +99,12 @@ operator: operator-image | $(K8S_TOOLS) ## Install the Spark Operator (own relea
 
 deploy: $(if $(findstring kind-values,$(CHART_VALUES)),localstack-image) | $(K8S_TOOLS) ## helm upgrade --install the umbrella chart (kind + LocalStack values) and wait
 	$(if $(findstring kind-values,$(CHART_VALUES)),$(call load_image,$(LOCALSTACK_IMAGE)))
+	@limit="$$($(ENGINE) inspect --format '{{.HostConfig.PidsLimit}}' $(KIND_CLUSTER)-control-plane 2>/dev/null || echo 0)"; \
+	if [ "$${limit:-0}" -gt 0 ] && [ "$$limit" -lt 8192 ]; then \
+	  echo "WARNING: the kind node container may run only $$limit processes/threads (podman's default pids_limit)." >&2; \
+	  echo "  Spark's JVMs need more: the driver dies with 'unable to create native thread'." >&2; \
+	  echo "  Set pids_limit = 0 in containers.conf [containers] and recreate the cluster." >&2; \
+	fi
 	$(HELM_K) upgrade --install $(RELEASE) $(CHART_DIR) \
 	  --namespace $(NAMESPACE) --create-namespace \
 	  -f $(CHART_VALUES) \
