@@ -409,3 +409,11 @@ def test_operator_may_create_the_driver_network_policy(kind_manifests: list[Mani
     mk = (ROOT / "mk" / "kind.mk").read_text()
     assert "SPARK_OPERATOR_NAMESPACE ?= spark-operator" in mk
     assert "upgrade --install spark-operator " in mk
+
+
+def test_kinesis_mock_gets_a_heap_that_lasts(kind_manifests: list[Manifest]) -> None:
+    """kinesis-mock (node) ran out of its default heap after ~15 minutes on kind: every stream gone."""
+    c = named(deployment_spec(kind_manifests, LOCALSTACK)["containers"], "localstack")
+    heap = int(env_map(c["env"])["NODE_OPTIONS"].split("=")[1])
+    assert heap >= 1536
+    assert mebibytes(c["resources"]["limits"]["memory"]) >= heap + 1024  # plus Python and S3 objects
