@@ -28,3 +28,11 @@ def create_stream(kinesis: Any, name: str, shards: int) -> list[str]:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     wait_for_stream_active(kinesis, name, 30)
     return [shard["ShardId"] for shard in kinesis.list_shards(StreamName=name)["Shards"]]
+
+
+def pinned_pyspark() -> str:
+    """The pyspark version pyproject.toml pins for the job (what images and charts must carry)."""
+    import tomllib
+
+    job = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["job"]
+    return next(requirement.split("==")[1] for requirement in job if requirement.startswith("pyspark=="))

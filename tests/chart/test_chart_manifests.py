@@ -27,6 +27,7 @@ from chart_helpers import (
     spark_template,
     values_of,
 )
+from pipeline_testing import pinned_pyspark
 
 pytestmark = pytest.mark.chart
 
@@ -79,14 +80,6 @@ def test_publisher_service_targets_http(manifests: list[Manifest]) -> None:
 
 
 # --- spark job -----------------------------------------------------------------------------
-
-
-def pinned_pyspark() -> str:
-    import tomllib
-    from pipeline_testing import REPO
-
-    job = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["job"]
-    return next(r.split("==")[1] for r in job if r.startswith("pyspark=="))
 
 
 def test_delta_jars_are_on_both_class_paths_from_jvm_start(manifests: list[Manifest]) -> None:
