@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from common.settings import AwsSettings
-from jobs.pipeline import ArticlesBatchWriter
+from jobs.pipeline import ArticlesBatchWriter, enriched_rows
 from jobs.settings import JobSettings
 from ops.outputs import delta_storage_options, open_table, read_output
 from publisher.articles import ArticleGenerator
@@ -153,25 +153,8 @@ def test_an_added_optional_field_evolves_the_table(
     writer = ArticlesBatchWriter(settings, checkpoint(tmp_path))
     writer(parsed_batch(spark, articles(4)), 0)
     # A later contract adds an optional column: the next append carries it, without a restart.
-    evolved = parsed_batch(spark, articles(3, seed=8)).withColumn("language", F.lit("en"))
-    writer.append(
-        evolved.withColumn("processed_at", F.current_timestamp()).selectExpr(
-            "article_id",
-            "author",
-            "title",
-            "category",
-            "published_at",
-            "word_count",
-            "shard_id",
-            "sequence_number",
-            "arrival_time",
-            "processed_at",
-            "date_format(published_at, 'yyyy-MM-dd') AS date",
-            "language",
-        ),
-        "enriched_articles",
-        1,
-    )
+    stamped = parsed_batch(spark, articles(3, seed=8)).withColumn("processed_at", F.current_timestamp())
+    writer.append(enriched_rows(stamped).withColumn("language", F.lit("en")), "enriched_articles", 1)
     rows = read_output(aws, names["bucket"], "enriched_articles").to_pylist()
     assert len(rows) == 7
     assert sorted(str(row["language"]) for row in rows) == ["None"] * 4 + ["en"] * 3
