@@ -3,7 +3,7 @@
 Orders start-up: the pod's main container starts only once what it reads and writes is
 there (on kind, LocalStack's init hook makes both). Fails after WAIT_TIMEOUT_SECONDS naming
 what is missing, so a wrong name or endpoint shows in `kubectl describe pod`, not as a hang.
-Identical copies in the publisher and spark-job charts (tests/chart checks they match).
+One file: the spark-job chart links to this copy in the publisher chart.
 
 Env: KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL (optional),
 WAIT_TIMEOUT_SECONDS (default 600). Credentials: the SDK's default chain.
