@@ -298,7 +298,20 @@ def end_to_end(
         phase["get_records_per_shard_per_trigger"] = (
             sum(b["get_records_calls"] for b in kinesis_batches) / shard_batches if shard_batches else None
         )
-        phase["articles_batch_ms_median"] = sorted(durations)[len(durations) // 2] if durations else None
+        phase["articles_batch_ms_median"] = _median_of(durations)
+        articles = [b for b in batches if b.get("phase") == f"rate_{phase['rate']}" and b["query"] == "articles"]
+        # Delta: each table append (compute of its rows + the commit) and the whole foreachBatch (Spark's addBatch).
+        phase["enriched_write_ms_median"] = _median_of(
+            [b["table_write_ms"][ENRICHED_ARTICLES] for b in articles if ENRICHED_ARTICLES in b["table_write_ms"]]
+        )
+        phase["articles_sink_ms_median"] = _median_of([b["sink_ms"] for b in articles if b.get("sink_ms")])
+        phase["author_stats_sink_ms_median"] = _median_of(
+            [
+                b["sink_ms"]
+                for b in batches
+                if b.get("phase") == f"rate_{phase['rate']}" and b["query"] == "author_stats" and b.get("sink_ms")
+            ]
+        )
     return {
         "record_bytes": record_bytes,
         "shards": shards,
@@ -318,6 +331,10 @@ def end_to_end(
 _PHASE_MARKS: list[tuple[float, str]] = []
 
 
+def _median_of(values: list[Any]) -> Any:
+    return sorted(values)[len(values) // 2] if values else None
+
+
 def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) -> list[dict[str, Any]]:
     """The job's ``batch_completed`` events (query, batch, rows, duration), tagged with the phase."""
     import json
@@ -328,12 +345,18 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
         lines = Path(log_path).read_text(errors="replace").splitlines()
     except OSError:
         return []
+    write_ms: dict[int, dict[str, float]] = {}
     for line in lines:
-        if not line.startswith("{") or '"batch_completed"' not in line:
+        if not line.startswith("{") or '"batch_' not in line:
             continue
         try:
             event = json.loads(line)
         except ValueError:
+            continue
+        if event.get("event") == "articles_batch_written":
+            write_ms[event["batch"]] = event.get("write_ms") or {}
+            continue
+        if event.get("event") != "batch_completed":
             continue
         when = datetime.fromisoformat(event["ts"]).timestamp()
         phase = "startup"
@@ -346,6 +369,8 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
                 "batch": event["batch"],
                 "rows": event["input_rows"],
                 "duration_ms": event["duration_ms"],
+                "sink_ms": event.get("sink_ms"),
+                "table_write_ms": write_ms.get(event["batch"], {}) if event["query"] == "articles" else {},
                 "shards_read": len(event.get("shards") or {}),
                 "get_records_calls": sum(
                     (shard.get("get_records_calls") or 0) for shard in (event.get("shards") or {}).values()

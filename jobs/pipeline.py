@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -184,13 +185,16 @@ class ArticlesBatchWriter:
                 continue  # no rows written to this table yet
             log_event(logger, "table_compacted", table=table, batch=batch_id, metrics=str(metrics)[:300])
 
-    def append(self, rows: DataFrame, table: str, batch_id: int) -> None:
+    def append(self, rows: DataFrame, table: str, batch_id: int) -> float:
+        """Append ``rows`` to ``table`` once per batch id; returns the write's milliseconds (compute + commit)."""
+        started = time.monotonic()
         # txnAppId is tied to this checkpoint: a replayed batch (same id) is skipped by Delta,
         # and a new checkpoint (batch ids from 0 again) gets a new id, so nothing is skipped wrongly.
         app_id = f"article-pipeline-articles-{checkpoint_query_id(self.checkpoint_dir)}"
         rows.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", batch_id).option(
             "mergeSchema", "true"
         ).partitionBy("date").save(self.settings.table_path(table))
+        return round((time.monotonic() - started) * 1000, 1)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         """Counting first computes and caches the batch; a table with no rows in it gets no commit."""
@@ -200,16 +204,18 @@ class ArticlesBatchWriter:
                 row["rejected"]: row["count"]
                 for row in stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()
             }
+            write_ms = {}
             if counts.get(False):
-                self.append(enriched_rows(stamped), ENRICHED_ARTICLES, batch_id)
+                write_ms[ENRICHED_ARTICLES] = self.append(enriched_rows(stamped), ENRICHED_ARTICLES, batch_id)
             if counts.get(True):
-                self.append(quarantine_rows(stamped), QUARANTINE, batch_id)
+                write_ms[QUARANTINE] = self.append(quarantine_rows(stamped), QUARANTINE, batch_id)
             log_event(
                 logger,
                 "articles_batch_written",
                 batch=batch_id,
                 enriched=counts.get(False, 0),
                 quarantined=counts.get(True, 0),
+                write_ms=write_ms,
             )
         finally:
             stamped.unpersist()

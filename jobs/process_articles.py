@@ -62,6 +62,7 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
             input_rows=progress.get("numInputRows", 0),
             rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
             duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
+            sink_ms=progress.get("durationMs", {}).get("addBatch"),
             watermark=progress.get("eventTime", {}).get("watermark"),
             shards=batch_shard_lag(settings, progress, query.name),
         )
