@@ -30,12 +30,13 @@ def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
     import boto3
     from botocore.config import Config
 
+    endpoint = aws.endpoint_for(service)
     options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 3}}
-    if service == "s3" and aws.endpoint_url:
+    if service == "s3" and endpoint:
         options["s3"] = {"addressing_style": "path"}
     options.update(config_overrides)
     session: Any = boto3.session.Session()  # the stubs type clients per literal service name
-    return session.client(service, region_name=aws.region, endpoint_url=aws.endpoint_url, config=Config(**options))
+    return session.client(service, region_name=aws.region, endpoint_url=endpoint, config=Config(**options))
 
 
 def error_code(error: BaseException) -> str:

@@ -8,19 +8,35 @@ so a bad value fails fast with ``SettingError`` ("KINESIS_SHARD_COUNT must be an
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlparse
 
 # Regions follow the AWS naming scheme (us-east-1, eu-central-2, us-gov-west-1, cn-north-1).
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
-_DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|seconds?|m|minutes?|h|hours?)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # S3 bucket naming rules (lower case, 3-63 chars, no leading/trailing dot or dash).
 _BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STREAM_PATTERN = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+_BIND_PATTERN = re.compile(r"^(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+
+# Durations: Spark's interval forms ("500 milliseconds", "1 minute 30 seconds") and the usual
+# abbreviations, in whole milliseconds. No bare numbers (seconds? milliseconds?) and no "m"
+# (minutes or months?); months and years have no fixed length.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_DURATION_WHOLE = re.compile(r"^(?:interval\s+)?(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+$")
+_UNIT_MS = {
+    **dict.fromkeys(("ms", "msec", "msecs", "millisecond", "milliseconds"), 1),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1_000),
+    **dict.fromkeys(("min", "mins", "minute", "minutes"), 60_000),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3_600_000),
+    **dict.fromkeys(("d", "day", "days"), 86_400_000),
+}
+_MAX_DURATION_MS = 365 * 86_400_000
+_DURATION_FORMS = "a duration like '500 milliseconds', '5 seconds', '2 minutes' or '1 hour' (units ms, s, min, h, d)"
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -36,6 +52,58 @@ class AwsSettings:
 
     region: str
     endpoint_url: str | None
+    s3_endpoint_url: str | None = None  # AWS_ENDPOINT_URL_S3: S3 elsewhere than the other services
+
+    def endpoint_for(self, service: str) -> str | None:
+        """The endpoint of ``service`` ('kinesis', 's3'): the service's own override, else the common one."""
+        return self.s3_endpoint_url if service == "s3" and self.s3_endpoint_url else self.endpoint_url
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    """A length of time in whole milliseconds, parsed from Spark's interval forms."""
+
+    milliseconds: int
+
+    @property
+    def seconds(self) -> float:
+        return self.milliseconds / 1000
+
+    @property
+    def spark(self) -> str:
+        """The form Spark's triggers and watermarks take, exact to the millisecond."""
+        return f"{self.milliseconds} milliseconds"
+
+    def __str__(self) -> str:
+        for unit, size in (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000), ("second", 1_000)):
+            if self.milliseconds >= size and self.milliseconds % size == 0:
+                count = self.milliseconds // size
+                return f"{count} {unit}{'s' if count != 1 else ''}"
+        return f"{self.milliseconds} milliseconds"
+
+
+def parse_duration(name: str, value: str) -> Duration:
+    """Parse ``value`` ('2 minutes', '500ms', '1 minute 30 seconds') for the setting ``name``."""
+    text = value.strip().lower()
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        raise SettingError(f"{name} must be {_DURATION_FORMS}, got {value!r}: a bare number is ambiguous, add a unit")
+    if not _DURATION_WHOLE.match(text):
+        raise SettingError(f"{name} must be {_DURATION_FORMS}, got {value!r}")
+    total = Decimal(0)
+    for amount, unit in _DURATION_PART.findall(text.removeprefix("interval")):
+        if unit in ("m", "month", "months", "y", "year", "years", "mo", "mon", "mons"):
+            raise SettingError(
+                f"{name} must be {_DURATION_FORMS}, got {value!r}: {unit!r} is ambiguous or of no fixed length "
+                "(write 'min' for minutes)"
+            )
+        if unit not in _UNIT_MS:
+            raise SettingError(f"{name} must be {_DURATION_FORMS}, got {value!r}: unknown unit {unit!r}")
+        total += Decimal(amount) * _UNIT_MS[unit]
+    if total != total.to_integral_value():
+        raise SettingError(f"{name} must be a whole number of milliseconds, got {value!r}")
+    if total > _MAX_DURATION_MS:
+        raise SettingError(f"{name} must be at most 365 days, got {value!r}")
+    return Duration(int(total))
 
 
 class EnvReader:
@@ -43,8 +111,11 @@ class EnvReader:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = dict(os.environ if environ is None else environ)
+        self.names: list[str] = []  # every setting read, in order: what `make run` validates
 
     def raw(self, name: str) -> str | None:
+        if name not in self.names:
+            self.names.append(name)
         value = self._environ.get(name)
         if value is None or value.strip() == "":
             return None
@@ -77,30 +148,25 @@ class EnvReader:
             number = float(value)
         except ValueError:
             raise SettingError(f"{name} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise SettingError(f"{name} must be a finite number, got {value!r}")
         if positive and not number > 0:
             raise SettingError(f"{name} must be a number > 0, got {value!r}")
         return number
 
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        lowered = value.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise SettingError(f"{name} must be true or false, got {value!r}")
+    def duration(self, name: str, default: str, minimum: Duration = Duration(0)) -> Duration:
+        duration = parse_duration(name, self.string(name, default))
+        if duration < minimum:
+            raise SettingError(f"{name} must be at least {minimum}, got {self.string(name, default)!r}")
+        return duration
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.string(name, default).upper()
-        if value not in choices:
-            raise SettingError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def duration_seconds(self, name: str, default: str) -> float:
+    def bind(self, name: str, default: str) -> str:
+        """A ``host:port`` to listen on (the port 1-65535)."""
         value = self.string(name, default)
-        return parse_duration_seconds(name, value)
+        match = _BIND_PATTERN.match(value)
+        if not match or not 1 <= int(match.group("port")) <= 65535:
+            raise SettingError(f"{name} must be host:port like 127.0.0.1:8000 (port 1-65535), got {value!r}")
+        return value
 
     def log_level(self) -> str:
         """``LOG_LEVEL``: DEBUG, INFO (default), WARNING or ERROR, any case."""
@@ -110,17 +176,27 @@ class EnvReader:
         return level
 
     def aws(self) -> AwsSettings:
-        region = self.string("AWS_REGION", self.string("AWS_DEFAULT_REGION", "us-east-1"))
+        source = "AWS_REGION" if self.raw("AWS_REGION") is not None else "AWS_DEFAULT_REGION"
+        region = self.string(source, "us-east-1")
         if not _REGION_PATTERN.match(region) or region not in known_regions():
-            raise SettingError(f"AWS_REGION must be a known AWS region like us-east-1 or eu-west-1, got {region!r}")
-        endpoint = self.optional_string("AWS_ENDPOINT_URL")
+            raise SettingError(f"{source} must be a known AWS region like us-east-1 or eu-west-1, got {region!r}")
+        return AwsSettings(
+            region=region,
+            endpoint_url=self.endpoint_url("AWS_ENDPOINT_URL"),
+            s3_endpoint_url=self.endpoint_url("AWS_ENDPOINT_URL_S3"),
+        )
+
+    def endpoint_url(self, name: str) -> str | None:
+        endpoint = self.optional_string(name)
         if endpoint is not None:
-            parsed = urlparse(endpoint)
-            if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                raise SettingError(
-                    f"AWS_ENDPOINT_URL must be an http(s) URL like http://127.0.0.1:4566, got {endpoint!r}"
-                )
-        return AwsSettings(region=region, endpoint_url=endpoint)
+            try:
+                parsed = urlparse(endpoint)
+                valid = parsed.scheme in ("http", "https") and bool(parsed.hostname) and parsed.port != 0
+            except ValueError:  # a port that is not a number
+                valid = False
+            if not valid:
+                raise SettingError(f"{name} must be an http(s) URL like http://127.0.0.1:4566, got {endpoint!r}")
+        return endpoint
 
     def stream_name(self) -> str:
         name = self.string("KINESIS_STREAM_NAME", "articles")
@@ -146,13 +222,3 @@ def known_regions() -> frozenset[str]:
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("kinesis", partition_name=partition)
     )
-
-
-def parse_duration_seconds(name: str, value: str) -> float:
-    """Parse '2 minutes', '5 seconds', '500ms', '1h' into seconds; the error names ``name``."""
-    match = _DURATION_PATTERN.match(value)
-    if not match:
-        raise SettingError(f"{name} must be a duration like '2 minutes' or '5 seconds', got {value!r}")
-    amount, unit = float(match.group(1)), match.group(2)
-    key = "ms" if unit.startswith("ms") or unit.startswith("milli") else unit[0]
-    return amount * _UNIT_SECONDS[key]

@@ -29,7 +29,7 @@ from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
 from common.logs import log_event
 from jobs.kinesis.source import KinesisDataSource
 from jobs.parsing import parse_batches, parsed_arrow_schema
-from jobs.settings import AVAILABLE_NOW, JobSettings
+from jobs.settings import JobSettings, Trigger
 
 WINDOW_LENGTH = "5 minutes"
 WINDOW_SLIDE = "1 minute"
@@ -123,9 +123,7 @@ def articles_query(spark: SparkSession, settings: JobSettings, source: StreamInp
             ),
         ),
     )
-    return keyed.withWatermark(
-        "arrival_time", f"{int(settings.dedup_window_seconds)} seconds"
-    ).dropDuplicatesWithinWatermark(["dedup_key"])
+    return keyed.withWatermark("arrival_time", settings.dedup_window.spark).dropDuplicatesWithinWatermark(["dedup_key"])
 
 
 def enriched_rows(parsed: DataFrame) -> DataFrame:
@@ -230,7 +228,7 @@ def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
         .option("maxFilesPerTrigger", "1000")
         .load(settings.table_path(ENRICHED_ARTICLES))
     )
-    deduplicated = articles.withWatermark("published_at", settings.watermark_delay).dropDuplicatesWithinWatermark(
+    deduplicated = articles.withWatermark("published_at", settings.watermark_delay.spark).dropDuplicatesWithinWatermark(
         ["article_id"]
     )
     return (
@@ -246,15 +244,18 @@ def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
     )
 
 
-def _trigger(stream: DataStreamWriter, interval: str) -> DataStreamWriter:
-    return stream.trigger(availableNow=True) if interval == AVAILABLE_NOW else stream.trigger(processingTime=interval)
+def _trigger(stream: DataStreamWriter, trigger: Trigger) -> DataStreamWriter:
+    if trigger.interval is None:
+        return stream.trigger(availableNow=True)
+    return stream.trigger(processingTime=trigger.interval.spark)
 
 
-def start_queries(
+def query_starters(
     spark: SparkSession, settings: JobSettings, source: StreamInput | None = None
-) -> list[StreamingQuery]:
-    """Create the tables if absent, then start both queries with their checkpoints under ``CHECKPOINT_LOCATION``.
+) -> dict[str, Callable[[], StreamingQuery]]:
+    """Create the tables if absent; return, per query name, a function that starts it from its checkpoint.
 
+    Calling a starter again restarts its query where the checkpoint says (``jobs.outage``).
     ``source`` defaults to the Kinesis stream of ``settings`` (the benchmarks pass another).
     """
     source = source or kinesis_input(settings)
@@ -265,20 +266,30 @@ def start_queries(
     stats = author_stats_query(spark, settings)
     ensure_table(stats, settings.table_path(AUTHOR_STATS), [])
 
-    articles_checkpoint = settings.query_checkpoint("articles")
-    articles_stream = (
-        articles.writeStream.queryName("articles")
-        .outputMode("append")
-        .foreachBatch(ArticlesBatchWriter(settings, articles_checkpoint))
-        .option("checkpointLocation", articles_checkpoint)
-    )
-    stats_stream = (
-        stats.writeStream.queryName("author_stats")
-        .format("delta")
-        .outputMode("append")
-        .option("checkpointLocation", settings.query_checkpoint("author_stats"))
-    )
-    return [
-        _trigger(articles_stream, settings.trigger_interval).start(),
-        _trigger(stats_stream, settings.author_stats_trigger_interval).start(settings.table_path(AUTHOR_STATS)),
-    ]
+    def start_articles() -> StreamingQuery:
+        checkpoint = settings.query_checkpoint("articles")
+        stream = (
+            articles.writeStream.queryName("articles")
+            .outputMode("append")
+            .foreachBatch(ArticlesBatchWriter(settings, checkpoint))
+            .option("checkpointLocation", checkpoint)
+        )
+        return _trigger(stream, settings.trigger).start()
+
+    def start_author_stats() -> StreamingQuery:
+        stream = (
+            stats.writeStream.queryName("author_stats")
+            .format("delta")
+            .outputMode("append")
+            .option("checkpointLocation", settings.query_checkpoint("author_stats"))
+        )
+        return _trigger(stream, settings.author_stats_trigger).start(settings.table_path(AUTHOR_STATS))
+
+    return {"articles": start_articles, "author_stats": start_author_stats}
+
+
+def start_queries(
+    spark: SparkSession, settings: JobSettings, source: StreamInput | None = None
+) -> list[StreamingQuery]:
+    """Start both queries (``query_starters``) once."""
+    return [start() for start in query_starters(spark, settings, source).values()]

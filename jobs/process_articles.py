@@ -12,15 +12,20 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from common.contract import OUTPUTS
 from common.logs import configure_logging, log_event
 from common.settings import SettingError
+from jobs.outage import OutageGuard, SlowBatchWatch, endpoint_of
 from jobs.settings import JobSettings
 
 logger = logging.getLogger("jobs.process_articles")
 _POLL_SECONDS = 1.0
+# A batch running longer than this (or 3 trigger intervals) is logged as slow (batch_slow).
+_SLOW_BATCH_SECONDS = 20.0
 
 
 def build_spark(settings: JobSettings) -> Any:
@@ -48,12 +53,15 @@ def batch_shard_lag(settings: JobSettings, progress: dict[str, Any], query_name:
     return shard_lag(shard_ends(offset, settings.source_options(query_name)["positionLog"], settings.aws))
 
 
-def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, int]) -> None:
+def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, int]) -> list[str]:
+    """One ``batch_completed`` line per query that finished a batch since the last call; their names."""
+    reported = []
     for query in queries:
         progress = query.lastProgress
         if not progress or seen.get(query.name) == progress["batchId"]:
             continue
         seen[query.name] = progress["batchId"]
+        reported.append(query.name)
         log_event(
             logger,
             "batch_completed",
@@ -66,6 +74,16 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
             watermark=progress.get("eventTime", {}).get("watermark"),
             shards=batch_shard_lag(settings, progress, query.name),
         )
+    return reported
+
+
+def current_batch_start(query: Any) -> tuple[float | None, int]:
+    """When the batch now running began (epoch seconds; None when idle or none finished yet) and its id."""
+    progress = query.lastProgress
+    if not progress or not query.status.get("isTriggerActive"):
+        return None, -1
+    finished = datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")).timestamp()
+    return finished + (progress.get("durationMs", {}).get("triggerExecution") or 0) / 1000, progress["batchId"] + 1
 
 
 def stop_between_batches(queries: list[Any], timeout_seconds: float = 30.0) -> None:
@@ -83,7 +101,7 @@ def stop_between_batches(queries: list[Any], timeout_seconds: float = 30.0) -> N
 
 
 def run(settings: JobSettings) -> int:
-    from jobs.pipeline import start_queries
+    from jobs.pipeline import query_starters
 
     spark = build_spark(settings)
     stop_requested = threading.Event()
@@ -94,32 +112,65 @@ def run(settings: JobSettings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    queries = start_queries(spark, settings)
+    starters = query_starters(spark, settings)
+    queries = {name: start() for name, start in starters.items()}
     log_event(
         logger,
         "job_started",
-        queries=[q.name for q in queries],
+        queries=list(queries),
         spark_ui=spark.sparkContext.uiWebUrl,
         outputs=[f"{settings.output_root}/{p}/" for p in OUTPUTS],
         checkpoints=settings.checkpoint_location,
+        retry_deadline=str(settings.retry_deadline),
     )
-    seen: dict[str, int] = {}
-    exit_code = 0
-    while not stop_requested.wait(_POLL_SECONDS):
-        report_progress(settings, queries, seen)
-        failed = [q for q in queries if not q.isActive and q.exception() is not None]
-        if failed:
-            for query in failed:
-                log_event(logger, "query_failed", logging.ERROR, query=query.name, error=str(query.exception())[:4000])
-            exit_code = 1
-            break
-        if all(not q.isActive for q in queries):
-            break
-    report_progress(settings, queries, seen)
-    stop_between_batches(queries)
+    exit_code = supervise(settings, starters, queries, stop_requested)
+    report_progress(settings, list(queries.values()), {})
+    stop_between_batches([q for q in queries.values() if q.isActive])
     spark.stop()
     log_event(logger, "job_stopped", exit_code=exit_code)
     return exit_code
+
+
+def supervise(
+    settings: JobSettings,
+    starters: dict[str, Callable[[], Any]],
+    queries: dict[str, Any],
+    stop_requested: threading.Event,
+) -> int:
+    """Report progress until asked to stop or every query ends; restart queries an outage failed.
+
+    Returns the job's exit code: 0 when stopped or drained (available-now), 1 when a query
+    failed for good (``jobs.outage.OutageGuard`` logged why).
+    """
+    guard = OutageGuard(settings.retry_deadline, settings.aws)
+    slow = SlowBatchWatch(
+        max(_SLOW_BATCH_SECONDS, 3 * (settings.trigger.interval.seconds if settings.trigger.interval else 0)),
+        f"{endpoint_of('', settings.aws)} or {endpoint_of('s3a', settings.aws)}",
+    )
+    seen: dict[str, int] = {}
+    restart_at: dict[str, float] = {}
+    while not stop_requested.wait(_POLL_SECONDS):
+        for name in report_progress(settings, list(queries.values()), seen):
+            guard.on_batch(name)
+        now = time.monotonic()
+        for name, query in queries.items():
+            if query.isActive:
+                slow.check(name, *current_batch_start(query), now=time.time())
+                continue
+            if name in restart_at or query.exception() is None:
+                continue
+            backoff = guard.on_failure(name, str(query.exception()))
+            if backoff is None:
+                return 1
+            restart_at[name] = now + backoff
+        for name, when in list(restart_at.items()):
+            if now >= when:
+                del restart_at[name]
+                queries[name] = starters[name]()
+                log_event(logger, "query_restarted", query=name)
+        if not restart_at and not any(q.isActive for q in queries.values()):
+            return 0
+    return 0
 
 
 def main() -> int:

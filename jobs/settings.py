@@ -1,4 +1,4 @@
-"""The job's configuration, read from the environment once at start-up."""
+"""The job's configuration, read from the environment once at start-up into typed values."""
 
 from __future__ import annotations
 
@@ -6,15 +6,39 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import AwsSettings, EnvReader, SettingError
+from common.settings import AwsSettings, Duration, EnvReader, SettingError, parse_duration
+from jobs.kinesis.positions import StartingPosition
 
 AVAILABLE_NOW = "available-now"
 # The streaming queries of the job; each has its checkpoint under CHECKPOINT_LOCATION/<name>.
 QUERY_NAMES = ("articles", "author_stats")
 
 
+@dataclass(frozen=True)
+class Trigger:
+    """When a streaming query runs: every ``interval``, or ``available-now`` (drain what is there, then stop)."""
+
+    interval: Duration | None  # None: available-now
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> Trigger:
+        if value.strip().lower() == AVAILABLE_NOW:
+            return cls(None)
+        try:
+            return cls(parse_duration(name, value))
+        except SettingError as error:
+            raise SettingError(f"{error} (or {AVAILABLE_NOW})") from None
+
+    @property
+    def available_now(self) -> bool:
+        return self.interval is None
+
+    def __str__(self) -> str:
+        return AVAILABLE_NOW if self.interval is None else str(self.interval)
+
+
 def checkpoint_location(env: EnvReader) -> str:
-    """An absolute local path (a PVC in Kubernetes): pip's pyspark has no hadoop-aws for s3a://."""
+    """An absolute local path (a PVC in Kubernetes): Spark's checkpoints and the position logs live there."""
     location = env.string("CHECKPOINT_LOCATION", ".state/checkpoints")
     if "://" in location and not location.startswith("file://"):
         raise SettingError(
@@ -23,26 +47,23 @@ def checkpoint_location(env: EnvReader) -> str:
     return os.path.abspath(location.removeprefix("file://"))
 
 
-def author_stats_trigger_interval(env: EnvReader, trigger: str) -> str:
+def author_stats_trigger(env: EnvReader, trigger: Trigger) -> Trigger:
     """``AUTHOR_STATS_TRIGGER_INTERVAL``: how often the windowed averages run (default: ``TRIGGER_INTERVAL``).
 
     Windows slide once a minute, so the aggregate gains little from running as often as the
-    per-article output; a longer interval leaves the cores to ``enriched_articles/``.
+    per-article output; a longer interval leaves the cores to ``enriched_articles``.
     """
-    value = env.optional_string("AUTHOR_STATS_TRIGGER_INTERVAL")
-    if trigger.lower() == AVAILABLE_NOW:
-        if value is not None and value.lower() != AVAILABLE_NOW:
-            raise SettingError(
-                f"AUTHOR_STATS_TRIGGER_INTERVAL must be unset when TRIGGER_INTERVAL is available-now "
-                f"(both queries drain the stream and stop), got {value!r}"
-            )
-        return AVAILABLE_NOW
+    name = "AUTHOR_STATS_TRIGGER_INTERVAL"
+    value = env.optional_string(name)
     if value is None:
         return trigger
-    if value.lower() == AVAILABLE_NOW:
-        raise SettingError("AUTHOR_STATS_TRIGGER_INTERVAL can be available-now only when TRIGGER_INTERVAL is too")
-    env.duration_seconds("AUTHOR_STATS_TRIGGER_INTERVAL", value)  # validates
-    return value
+    own = Trigger.parse(name, value)
+    if own.available_now != trigger.available_now:
+        raise SettingError(
+            f"{name} can be {AVAILABLE_NOW} exactly when TRIGGER_INTERVAL is (both queries drain the stream and "
+            f"stop), got {value!r} with TRIGGER_INTERVAL {trigger}"
+        )
+    return own
 
 
 @dataclass(frozen=True)
@@ -53,37 +74,35 @@ class JobSettings:
     checkpoint_location: str
     spark_master_url: str | None
     app_name: str
-    starting_position: str
-    watermark_delay_seconds: float
-    dedup_window_seconds: float
-    trigger_interval: str  # a Spark duration like "5 seconds", or "available-now"
-    author_stats_trigger_interval: str  # the author_stats query's trigger (same forms)
+    starting_position: StartingPosition
+    watermark_delay: Duration
+    dedup_window: Duration
+    trigger: Trigger
+    author_stats_trigger: Trigger
     max_records_per_shard: int
     compact_every_batches: int  # OPTIMIZE the tables every this many batches (0: never)
     shuffle_partitions: int
+    retry_deadline: Duration  # how long Kinesis or S3 may be unreachable before the job fails
     log_level: str
 
     @property
     def output_root(self) -> str:
         return f"s3://{self.bucket_name}"
 
-    @property
-    def watermark_delay(self) -> str:
-        """In Spark's form, to the millisecond (``500ms`` stays 500 milliseconds, not 0 seconds)."""
-        return f"{round(self.watermark_delay_seconds * 1000)} milliseconds"
-
     def source_options(self, query_name: str) -> dict[str, str]:
-        """Options of the Kinesis source for the query ``query_name`` (own position log each)."""
+        """Options of the Kinesis source for the query ``query_name`` (strings: Spark's API)."""
         options = {
             "streamName": self.stream_name,
             "region": self.aws.region,
-            "startingPosition": self.starting_position,
+            "startingPosition": self.starting_position.option,
             "positionLog": os.path.join(self.checkpoint_location, query_name, "kinesis-positions"),
             "maxRecordsPerShard": str(self.max_records_per_shard),
+            "retryDeadlineSeconds": str(self.retry_deadline.seconds),
             "logLevel": self.log_level,
         }
-        if self.aws.endpoint_url:
-            options["endpointUrl"] = self.aws.endpoint_url
+        endpoint = self.aws.endpoint_for("kinesis")
+        if endpoint:
+            options["endpointUrl"] = endpoint
         return options
 
     def table_path(self, table: str) -> str:
@@ -96,18 +115,11 @@ class JobSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
-        env = EnvReader(environ)
-        trigger = env.string("TRIGGER_INTERVAL", "5 seconds")
-        if trigger.lower() != AVAILABLE_NOW:
-            env.duration_seconds("TRIGGER_INTERVAL", trigger)  # validates
-        author_stats_trigger = author_stats_trigger_interval(env, trigger)
-        starting = env.string("STARTING_POSITION", "TRIM_HORIZON")
-        from jobs.kinesis.source import initial_position
+        return cls.read(EnvReader(environ))
 
-        try:
-            initial_position(starting)
-        except SettingError as error:
-            raise SettingError(f"STARTING_POSITION: {error}") from None
+    @classmethod
+    def read(cls, env: EnvReader) -> JobSettings:
+        trigger = Trigger.parse("TRIGGER_INTERVAL", env.string("TRIGGER_INTERVAL", "5 seconds"))
         return cls(
             aws=env.aws(),
             stream_name=env.stream_name(),
@@ -115,13 +127,16 @@ class JobSettings:
             checkpoint_location=checkpoint_location(env),
             spark_master_url=env.optional_string("SPARK_MASTER_URL"),
             app_name=env.string("SPARK_APP_NAME", "article-pipeline"),
-            starting_position=starting,
-            watermark_delay_seconds=env.duration_seconds("WATERMARK_DELAY", "2 minutes"),
-            dedup_window_seconds=env.duration_seconds("DEDUP_WINDOW", "10 minutes"),
-            trigger_interval=AVAILABLE_NOW if trigger.lower() == AVAILABLE_NOW else trigger,
-            author_stats_trigger_interval=author_stats_trigger,
+            starting_position=StartingPosition.parse(
+                "STARTING_POSITION", env.string("STARTING_POSITION", "TRIM_HORIZON")
+            ),
+            watermark_delay=env.duration("WATERMARK_DELAY", "2 minutes"),
+            dedup_window=env.duration("DEDUP_WINDOW", "10 minutes", minimum=Duration(1000)),
+            trigger=trigger,
+            author_stats_trigger=author_stats_trigger(env, trigger),
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             compact_every_batches=env.integer("COMPACT_EVERY_BATCHES", 100, minimum=0),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
+            retry_deadline=env.duration("RETRY_DEADLINE", "5 minutes", minimum=Duration(1000)),
             log_level=env.log_level(),
         )

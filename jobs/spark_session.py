@@ -41,7 +41,12 @@ def class_path_options() -> dict[str, str]:
 
 
 def s3a_options(aws: AwsSettings) -> dict[str, str]:
-    """Hadoop settings (without the ``spark.hadoop.`` prefix) for S3 through S3A."""
+    """Hadoop settings (without the ``spark.hadoop.`` prefix) for S3 through S3A.
+
+    S3A's own retries are kept short (a few seconds): a longer outage fails the batch, and the
+    job's supervisor (``jobs.outage``) retries it from the checkpoint with a log line per retry,
+    up to ``RETRY_DEADLINE``.
+    """
     options = {
         "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         "fs.AbstractFileSystem.s3.impl": "org.apache.hadoop.fs.s3a.S3A",
@@ -49,13 +54,19 @@ def s3a_options(aws: AwsSettings) -> dict[str, str]:
         "fs.s3a.endpoint.region": aws.region,
         # The analytics input stream of hadoop-aws 3.5 grows memory without bound in long runs (HADOOP-20058).
         "fs.s3a.input.stream.type": "classic",
+        "fs.s3a.attempts.maximum": "2",
+        "fs.s3a.retry.limit": "3",
+        "fs.s3a.retry.interval": "500ms",
+        "fs.s3a.retry.throttle.limit": "5",
+        "fs.s3a.connection.establish.timeout": "5s",
     }
-    if aws.endpoint_url:
+    endpoint = aws.endpoint_for("s3")
+    if endpoint:
         options.update(
             {
-                "fs.s3a.endpoint": aws.endpoint_url,
+                "fs.s3a.endpoint": endpoint,
                 "fs.s3a.path.style.access": "true",
-                "fs.s3a.connection.ssl.enabled": str(aws.endpoint_url.startswith("https")).lower(),
+                "fs.s3a.connection.ssl.enabled": str(endpoint.startswith("https")).lower(),
                 "fs.s3a.change.detection.version.required": "false",
             }
         )

@@ -11,6 +11,7 @@ from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
 from common.settings import EnvReader, SettingError
 from ops.defaults import apply_local_defaults
 from ops.outputs import read_output
+from ops.settings import OpsSettings
 
 # What each table shows on screen; {rows} is INSPECT_ROWS. Tables with no rows print "(no rows yet)".
 _QUERIES = {
@@ -36,8 +37,7 @@ def show(title: str, arrow: Any, query: str) -> None:
 def main() -> int:
     try:
         env = EnvReader(apply_local_defaults())
-        aws, bucket = env.aws(), env.bucket_name()
-        rows = env.integer("INSPECT_ROWS", 10, minimum=1)
+        aws, bucket, rows = env.aws(), env.bucket_name(), OpsSettings.read(env).inspect_rows
     except SettingError as error:
         print(f"inspect: invalid setting: {error}", file=sys.stderr)
         return 2

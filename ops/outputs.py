@@ -12,8 +12,9 @@ from common.settings import AwsSettings
 def delta_storage_options(aws: AwsSettings) -> dict[str, str]:
     """deltalake (delta-rs) options for the same S3 as ``common.aws.client('s3', aws)``; keys from the environment."""
     options = {"AWS_REGION": aws.region}
-    if aws.endpoint_url:
-        options |= {"AWS_ENDPOINT_URL": aws.endpoint_url, "AWS_ALLOW_HTTP": "true", "AWS_S3_ADDRESSING_STYLE": "path"}
+    endpoint = aws.endpoint_for("s3")
+    if endpoint:
+        options |= {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", "AWS_S3_ADDRESSING_STYLE": "path"}
     return options
 
 

@@ -23,13 +23,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from common.contract import OUTPUTS
-from common.settings import EnvReader, SettingError
-from jobs.settings import JobSettings
+from common.settings import SettingError
 from ops.defaults import state_dir as default_state_dir
 from ops.defaults import with_local_defaults
 from ops.processes import Child, die_with_parent, port_open, start, start_moto, stop_all, wait_for_http
+from ops.settings import read_all
 from ops.standalone import start_cluster, submit_command
-from publisher.settings import PublisherSettings
 
 _PROGRESS_EVENTS = {
     "job_started",
@@ -155,17 +154,12 @@ def job_command(cluster: str, env: dict[str, str], log_dir: str, children: list[
 def main() -> int:
     state_dir = default_state_dir()
     env = local_environment(state_dir)
-    cluster = env.get("CLUSTER", "local").strip().lower() or "local"
-    if cluster not in ("local", "standalone"):
-        print(f"make run: invalid setting: CLUSTER must be local or standalone, got {cluster!r}", file=sys.stderr)
-        return 2
     try:
-        publisher_settings = PublisherSettings.from_env(env)
-        job_settings = JobSettings.from_env(env)
-        EnvReader(env).aws()
+        settings = read_all(env)
     except SettingError as error:
         print(f"make run: invalid setting: {error}", file=sys.stderr)
         return 2
+    publisher_settings, job_settings = settings.publisher, settings.job
     held = held_ports(publisher_settings.bind)
     if held:
         print(f"make run: {held}", file=sys.stderr)
@@ -197,7 +191,9 @@ def main() -> int:
         children.append(start("publisher", [sys.executable, "-m", "publisher"], env, log_dir))
         wait_for_http(f"http://{publisher_settings.bind}/health/live", 60, children[-1])
         print(f"publisher ready: http://{publisher_settings.bind}/health", flush=True)
-        job = start("job", job_command(cluster, env, log_dir, children), env, log_dir, stdout=subprocess.PIPE)
+        job = start(
+            "job", job_command(settings.ops.cluster, env, log_dir, children), env, log_dir, stdout=subprocess.PIPE
+        )
         children.append(job)
         threading.Thread(target=follow_job, args=(job,), daemon=True).start()
         while not stopping.wait(0.5):

@@ -81,7 +81,7 @@ def ensure_resources(kinesis: Any, s3: Any, settings: PublisherSettings) -> None
     """Stream and bucket, retrying an unreachable endpoint until the start-up timeout, then failing fast."""
     stream_name, timeout_seconds, endpoint = (
         settings.stream_name,
-        settings.startup_timeout_seconds,
+        settings.startup_timeout.seconds,
         settings.aws.endpoint_url,
     )
     deadline = time.monotonic() + timeout_seconds

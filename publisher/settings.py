@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import AwsSettings, EnvReader, SettingError
+from common.settings import AwsSettings, Duration, EnvReader, SettingError
 
 _MIN_TOKEN_CHARS = 16
 
@@ -32,15 +32,18 @@ class PublisherSettings:
     seed: int | None
     authors: int
     bind: str
-    startup_timeout_seconds: float
+    startup_timeout: Duration
     log_level: str
     api_token: str | None = None  # bearer token POST /articles requires; None disables the endpoint
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PublisherSettings:
-        env = EnvReader(environ)
+        return cls.read(EnvReader(environ))
+
+    @classmethod
+    def read(cls, env: EnvReader) -> PublisherSettings:
         seed = env.optional_string("PUBLISHER_SEED")
-        if seed is not None and not seed.lstrip("-").isdigit():
+        if seed is not None and not (seed.removeprefix("-").isascii() and seed.removeprefix("-").isdigit()):
             raise SettingError(f"PUBLISHER_SEED must be an integer, got {seed!r}")
         return cls(
             aws=env.aws(),
@@ -51,8 +54,8 @@ class PublisherSettings:
             count=env.integer("PUBLISH_COUNT", 0, minimum=0),
             seed=int(seed) if seed is not None else None,
             authors=env.integer("PUBLISHER_AUTHORS", 8, minimum=1),
-            bind=env.string("PUBLISHER_BIND", "127.0.0.1:8000"),
-            startup_timeout_seconds=env.number("PUBLISHER_STARTUP_TIMEOUT", 30.0),
+            bind=env.bind("PUBLISHER_BIND", "127.0.0.1:8000"),
+            startup_timeout=env.duration("PUBLISHER_STARTUP_TIMEOUT", "30 seconds", minimum=Duration(1000)),
             log_level=env.log_level(),
             api_token=api_token(env),
         )

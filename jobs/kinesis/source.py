@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
+import math
 import os
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -41,12 +40,12 @@ from common.settings import AwsSettings, SettingError
 from jobs.kinesis.faults import FaultSpec, FaultyKinesisClient
 from jobs.kinesis.position_log import open_position_log
 from jobs.kinesis.positions import (
-    TRIM_HORIZON,
     Position,
     PositionLogMismatch,
     ShardEnd,
     ShardInfo,
     SourceOffset,
+    StartingPosition,
     new_offset,
     per_shard_limit,
     plan_next_offset,
@@ -74,7 +73,7 @@ class SourceOptions:
 
     stream_name: str
     aws: AwsSettings
-    starting_position: str
+    starting_position: StartingPosition
     position_log: str
     max_records_per_shard: int
     max_fetch_seconds: float
@@ -101,12 +100,12 @@ class SourceOptions:
                 value = kind(raw)
             except ValueError:
                 raise SettingError(f"kinesis source option {name!r} must be a number, got {raw!r}") from None
-            if value <= 0:
-                raise SettingError(f"kinesis source option {name!r} must be > 0, got {raw!r}")
+            if not 0 < value < math.inf:
+                raise SettingError(f"kinesis source option {name!r} must be a finite number > 0, got {raw!r}")
             return value
 
-        starting = lowered.get("startingposition", "TRIM_HORIZON").strip()
-        initial_position(starting)  # validate now, resolve when a new checkpoint starts
+        # Parsed now; resolved (LATEST pinned to a time) only when a new checkpoint starts.
+        starting = StartingPosition.parse("startingPosition", lowered.get("startingposition", "TRIM_HORIZON"))
         return cls(
             stream_name=required("streamName"),
             aws=AwsSettings(region=lowered.get("region", "us-east-1"), endpoint_url=lowered.get("endpointurl") or None),
@@ -119,57 +118,6 @@ class SourceOptions:
             log_level=lowered.get("loglevel", "INFO"),
             faults=FaultSpec.parse(lowered.get("faultinjection", os.environ.get("KINESIS_FAULT_INJECTION"))),
         )
-
-
-@dataclass(frozen=True)
-class StartingPositions:
-    """Where a new checkpoint starts: every shard from ``initial``, except those in ``per_shard``."""
-
-    initial: Position
-    per_shard: dict[str, Position] = dataclasses.field(default_factory=dict)
-
-
-def initial_position(starting: str, now: float | None = None) -> StartingPositions:
-    """The positions a new checkpoint starts from, for the ``startingPosition`` option."""
-    upper = starting.upper()
-    if upper == "TRIM_HORIZON":
-        return StartingPositions(TRIM_HORIZON)
-    if upper == "LATEST":
-        # Pinned to the query's first start so records arriving between batches are never skipped.
-        return StartingPositions({"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now})
-    if upper.startswith("AT_TIMESTAMP:"):
-        value = starting.split(":", 1)[1].strip()
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                raise SettingError(
-                    f"startingPosition AT_TIMESTAMP needs epoch seconds or RFC 3339 time, got {value!r}"
-                ) from None
-        return StartingPositions({"type": "AT_TIMESTAMP", "ts": seconds})
-    if starting.startswith("{"):
-        try:
-            per_shard: dict[str, Position] = json.loads(starting)
-        except json.JSONDecodeError as error:
-            raise SettingError(f"startingPosition JSON is invalid: {error}") from None
-        for shard_id, position in per_shard.items():
-            if (
-                not isinstance(position, dict)
-                or position.get("type") not in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-                or not str(position.get("seq", "")).isdigit()
-            ):
-                raise SettingError(
-                    f'startingPosition for {shard_id} must be {{"type": "AT_SEQUENCE_NUMBER"|"AFTER_SEQUENCE_NUMBER", '
-                    f'"seq": "<digits>"}}, got {position!r}'
-                )
-        # Shards not named start from TRIM_HORIZON.
-        return StartingPositions(TRIM_HORIZON, dict(sorted(per_shard.items())))
-    raise SettingError(
-        f"startingPosition must be TRIM_HORIZON, LATEST, AT_TIMESTAMP:<time> or a JSON object of per-shard "
-        f"sequence numbers, got {starting!r}"
-    )
 
 
 class KinesisPartition(InputPartition):
@@ -314,7 +262,7 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return stream_creation_time(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
 
     def initialOffset(self) -> dict[str, Any]:
-        starting = initial_position(self.options.starting_position)
+        starting = self.options.starting_position.resolve()
         offset = new_offset(starting.initial, self.options.max_records_per_shard, self._stream_created())
         return dataclasses.replace(offset, shards=starting.per_shard).to_json()
 

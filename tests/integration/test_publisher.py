@@ -132,7 +132,7 @@ def test_health_turns_503_when_kinesis_goes_away_and_nothing_is_lost(names: dict
     [
         ({"PUBLISH_RATE": "0"}, "PUBLISH_RATE"),
         ({"AWS_REGION": "nowhere"}, "AWS_REGION"),
-        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PUBLISHER_STARTUP_TIMEOUT": "1"}, "AWS_ENDPOINT_URL"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "PUBLISHER_STARTUP_TIMEOUT": "1 second"}, "AWS_ENDPOINT_URL"),
     ],
 )
 def test_service_fails_fast_naming_the_setting(env: dict, named: str, names: dict) -> None:

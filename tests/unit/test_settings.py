@@ -2,8 +2,13 @@
 
 import pytest
 
-from common.settings import SettingError, parse_duration_seconds
-from jobs.settings import AVAILABLE_NOW, JobSettings
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from common.settings import Duration, SettingError, parse_duration
+from jobs.kinesis.positions import StartingPosition
+from jobs.settings import JobSettings, Trigger
+from ops.settings import read_all
 from publisher.settings import PublisherSettings
 
 pytestmark = pytest.mark.unit
@@ -15,9 +20,10 @@ def test_defaults_match_the_seed() -> None:
         "articles",
         "my-bucket",
         "us-east-1",
-        "TRIM_HORIZON",
+        StartingPosition("TRIM_HORIZON"),
     )
-    assert job.aws.endpoint_url is None and job.watermark_delay_seconds == 120
+    assert job.aws.endpoint_url is None and job.watermark_delay == Duration(120_000)
+    assert job.trigger == Trigger(Duration(5_000)) and job.retry_deadline == Duration(300_000)
     publisher = PublisherSettings.from_env({})
     assert publisher.rate == 5.0 and publisher.count == 0 and publisher.bind == "127.0.0.1:8000"
 
@@ -65,17 +71,55 @@ def test_bad_job_settings_name_the_setting(env: dict, named: str) -> None:
         JobSettings.from_env(env)
 
 
-def test_durations_and_trigger_modes() -> None:
-    assert parse_duration_seconds("X", "2 minutes") == 120
-    assert parse_duration_seconds("X", "500ms") == 0.5
-    assert JobSettings.from_env({"TRIGGER_INTERVAL": "available-now"}).trigger_interval == AVAILABLE_NOW
-    assert JobSettings.from_env({"TRIGGER_INTERVAL": "available-now"}).author_stats_trigger_interval == AVAILABLE_NOW
-    assert JobSettings.from_env({"TRIGGER_INTERVAL": "2 seconds"}).author_stats_trigger_interval == "2 seconds"
-    assert (
-        JobSettings.from_env({"AUTHOR_STATS_TRIGGER_INTERVAL": "30 seconds"}).author_stats_trigger_interval
-        == "30 seconds"
-    )
-    assert JobSettings.from_env({"STARTING_POSITION": "latest"}).starting_position == "latest"
+@pytest.mark.parametrize(
+    ("text", "milliseconds"),
+    [
+        ("2 minutes", 120_000),
+        ("500ms", 500),
+        ("500 milliseconds", 500),
+        ("1 minute 30 seconds", 90_000),
+        ("interval 5 seconds", 5_000),
+        ("1.5 s", 1_500),
+        ("2 MIN", 120_000),
+        ("1 hour", 3_600_000),
+        ("0 seconds", 0),
+    ],
+)
+def test_durations_accept_sparks_forms(text: str, milliseconds: int) -> None:
+    assert parse_duration("X", text) == Duration(milliseconds)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("30", "bare number is ambiguous"),
+        ("5m", "ambiguous"),
+        ("1 month", "no fixed length"),
+        ("0.5 ms", "whole number of milliseconds"),
+        ("-5 seconds", "duration like"),
+        ("soon", "duration like"),
+        ("5 fortnights", "unknown unit"),
+        ("400 days", "at most 365 days"),
+    ],
+)
+def test_ambiguous_or_odd_durations_are_refused(text: str, why: str) -> None:
+    with pytest.raises(SettingError, match=f"^X .*{why}"):
+        parse_duration("X", text)
+
+
+def test_triggers_and_starting_positions_are_typed() -> None:
+    drain = JobSettings.from_env({"TRIGGER_INTERVAL": "available-now"})
+    assert drain.trigger.available_now and drain.author_stats_trigger.available_now
+    assert JobSettings.from_env({"TRIGGER_INTERVAL": "2 seconds"}).author_stats_trigger == Trigger(Duration(2_000))
+    own = JobSettings.from_env({"AUTHOR_STATS_TRIGGER_INTERVAL": "30 seconds"})
+    assert own.author_stats_trigger.interval == Duration(30_000) and own.trigger.interval == Duration(5_000)
+    assert JobSettings.from_env({"STARTING_POSITION": "latest"}).starting_position == StartingPosition("LATEST")
+    at = JobSettings.from_env({"STARTING_POSITION": "AT_TIMESTAMP:2026-11-26T08:00:00Z"}).starting_position
+    assert at.resolve().initial == {"type": "AT_TIMESTAMP", "ts": 1795680000.0}
+    # What reaches Spark's option is parsed back to the same value.
+    seq = StartingPosition.parse("S", '{"shardId-1": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "42"}}')
+    assert StartingPosition.parse("S", seq.option) == seq
+    assert seq.resolve().per_shard == {"shardId-1": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "42"}}
 
 
 def test_bad_settings_exit_non_zero_with_the_name(
@@ -100,5 +144,47 @@ def test_a_bad_log_level_fails_before_anything_starts(settings_class: str) -> No
 
 
 def test_a_sub_second_watermark_is_kept_not_truncated() -> None:
-    assert JobSettings.from_env({"WATERMARK_DELAY": "500ms"}).watermark_delay == "500 milliseconds"
-    assert JobSettings.from_env({"WATERMARK_DELAY": "2 minutes"}).watermark_delay == "120000 milliseconds"
+    assert JobSettings.from_env({"WATERMARK_DELAY": "500ms"}).watermark_delay.spark == "500 milliseconds"
+    assert JobSettings.from_env({"WATERMARK_DELAY": "2 minutes"}).watermark_delay.spark == "120000 milliseconds"
+
+
+# Every setting any process reads, found by reading an empty environment (nothing hand-listed).
+EVERY_SETTING = read_all({}).names
+
+
+def test_every_setting_of_every_process_is_known() -> None:
+    for name in ("PUBLISHER_BIND", "LOG_LEVEL", "TRIGGER_INTERVAL", "STARTING_POSITION", "RETRY_DEADLINE", "CLUSTER"):
+        assert name in EVERY_SETTING
+    assert len(EVERY_SETTING) >= 25
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(EVERY_SETTING), value=st.text(max_size=40))
+def test_any_string_in_any_setting_parses_or_names_the_setting(name: str, value: str) -> None:
+    try:
+        read_all({name: value})
+    except SettingError as error:
+        assert name in str(error), f"{error} does not name {name}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from([n for n in EVERY_SETTING if n.endswith(("DELAY", "WINDOW", "INTERVAL", "DEADLINE"))]),
+    amount=st.integers(min_value=0, max_value=100_000),  # up to 69 days in minutes: under the 365-day cap
+    unit=st.sampled_from(["ms", "milliseconds", "s", "seconds", "min", "minutes"]),
+)
+def test_durations_in_sparks_forms_parse_to_the_millisecond(name: str, amount: int, unit: str) -> None:
+    scale = {"ms": 1, "milliseconds": 1, "s": 1000, "seconds": 1000, "min": 60_000, "minutes": 60_000}[unit]
+    try:
+        parsed = read_all({name: f"{amount} {unit}"})
+    except SettingError as error:  # below a setting's minimum, e.g. RETRY_DEADLINE of 0 seconds
+        assert name in str(error) and "at least" in str(error)
+        return
+    value = {
+        "WATERMARK_DELAY": parsed.job.watermark_delay,
+        "DEDUP_WINDOW": parsed.job.dedup_window,
+        "RETRY_DEADLINE": parsed.job.retry_deadline,
+        "TRIGGER_INTERVAL": parsed.job.trigger.interval,
+        "AUTHOR_STATS_TRIGGER_INTERVAL": parsed.job.author_stats_trigger.interval,
+    }[name]
+    assert value == Duration(amount * scale)
