@@ -1,7 +1,6 @@
 """Settings fail fast with a message naming the setting."""
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
