@@ -347,7 +347,7 @@ def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) ->
         return []
     write_ms: dict[int, dict[str, float]] = {}
     for line in lines:
-        if not line.startswith("{") or '"batch_' not in line:
+        if not line.startswith("{") or "batch_" not in line:
             continue
         try:
             event = json.loads(line)

@@ -77,11 +77,13 @@ def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, i
     return reported
 
 
-def current_batch_start(query: Any) -> tuple[float | None, int]:
-    """When the batch now running began (epoch seconds; None when idle or none finished yet) and its id."""
-    progress = query.lastProgress
-    if not progress or not query.status.get("isTriggerActive"):
+def current_batch_start(query: Any, query_started: float) -> tuple[float | None, int]:
+    """When the batch now running began (epoch seconds; None when idle) and its id."""
+    if not query.status.get("isTriggerActive"):
         return None, -1
+    progress = query.lastProgress
+    if not progress:
+        return query_started, 0
     finished = datetime.fromisoformat(progress["timestamp"].replace("Z", "+00:00")).timestamp()
     return finished + (progress.get("durationMs", {}).get("triggerExecution") or 0) / 1000, progress["batchId"] + 1
 
@@ -131,6 +133,19 @@ def run(settings: JobSettings) -> int:
     return exit_code
 
 
+def failure_text(error: BaseException) -> str:
+    """The error and, for a JVM error, its chain of causes: where 'Connection refused' and the endpoint show."""
+    parts = [str(error)]
+    cause = getattr(error, "_origin", None)  # pyspark's captured JVM exception
+    while cause is not None and len(parts) < 20:
+        try:
+            parts.append(str(cause.toString()))
+            cause = cause.getCause()
+        except Exception:  # the JVM is gone; what we have is enough
+            break
+    return "\n".join(parts)
+
+
 def supervise(
     settings: JobSettings,
     starters: dict[str, Callable[[], Any]],
@@ -149,25 +164,34 @@ def supervise(
     )
     seen: dict[str, int] = {}
     restart_at: dict[str, float] = {}
+    started_at = dict.fromkeys(queries, time.time())
     while not stop_requested.wait(_POLL_SECONDS):
         for name in report_progress(settings, list(queries.values()), seen):
             guard.on_batch(name)
         now = time.monotonic()
         for name, query in queries.items():
             if query.isActive:
-                slow.check(name, *current_batch_start(query), now=time.time())
+                slow.check(name, *current_batch_start(query, started_at[name]), now=time.time())
                 continue
             if name in restart_at or query.exception() is None:
                 continue
-            backoff = guard.on_failure(name, str(query.exception()))
+            backoff = guard.on_failure(name, failure_text(query.exception()))
             if backoff is None:
                 return 1
             restart_at[name] = now + backoff
         for name, when in list(restart_at.items()):
-            if now >= when:
-                del restart_at[name]
-                queries[name] = starters[name]()
-                log_event(logger, "query_restarted", query=name)
+            if now < when:
+                continue
+            del restart_at[name]
+            try:  # starting reads the table and the checkpoint: it fails too while S3 is down
+                queries[name], started_at[name] = starters[name](), time.time()
+            except Exception as error:
+                backoff = guard.on_failure(name, failure_text(error))
+                if backoff is None:
+                    return 1
+                restart_at[name] = time.monotonic() + backoff
+                continue
+            log_event(logger, "query_restarted", query=name)
         if not restart_at and not any(q.isActive for q in queries.values()):
             return 0
     return 0

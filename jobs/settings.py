@@ -27,7 +27,7 @@ class Trigger:
         try:
             return cls(parse_duration(name, value))
         except SettingError as error:
-            raise SettingError(f"{error} (or {AVAILABLE_NOW})") from None
+            raise SettingError(str(error).replace(" must be ", f" must be {AVAILABLE_NOW} or ", 1)) from None
 
     @property
     def available_now(self) -> bool:

@@ -74,9 +74,9 @@ def publisher_health(bind: str) -> list[list[Any]]:
 
 def stream_rows(settings: JobSettings) -> list[list[Any]]:
     try:
-        summary = client("kinesis", settings.aws).describe_stream_summary(StreamName=settings.stream_name)[
-            "StreamDescriptionSummary"
-        ]
+        # Short timeouts, one attempt: during an outage the screen says so at once instead of hanging.
+        kinesis = client("kinesis", settings.aws, connect_timeout=2, read_timeout=5, retries={"max_attempts": 1})
+        summary = kinesis.describe_stream_summary(StreamName=settings.stream_name)["StreamDescriptionSummary"]
     except Exception as error:
         return [["stream", settings.stream_name], ["status", f"unreachable: {error}"[:100]]]
     return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,3 +37,17 @@ def pinned_pyspark() -> str:
 
     job = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["job"]
     return next(requirement.split("==")[1] for requirement in job if requirement.startswith("pyspark=="))
+
+
+def processes_with_state_dir(state_dir: Path) -> list[int]:
+    """Pids whose environment carries this run's STATE_DIR: everything ``make run`` started inherits it."""
+    marker = f"STATE_DIR={state_dir}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if marker in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found

@@ -186,11 +186,12 @@ def kinesis_client(aws: AwsSettings) -> Any:
     """A Kinesis client whose retries are left to ``call_with_retries``.
 
     Cached per Python worker (boto3 clients are thread-safe; Spark reuses workers): building
-    one per task cost ~0.2 s of every batch in ``make bench``.
+    one per task cost ~0.2 s of every batch in ``make bench``. Timeouts are short (a GetRecords
+    answer takes well under a second) so a frozen endpoint shows as logged retries, not a silent hang.
     """
     from common.aws import client
 
-    return client("kinesis", aws, retries={"mode": "standard", "max_attempts": 1})
+    return client("kinesis", aws, retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10)
 
 
 def records_to_arrow(records: list[KinesisRecord], shard_id: str) -> Iterator[Any]:

@@ -10,25 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from pipeline_testing import REPO, wait_until
+from pipeline_testing import REPO, processes_with_state_dir, wait_until
 
 from ops.processes import free_port, port_open
 
 pytestmark = pytest.mark.e2e
-
-
-def processes_with_state_dir(state_dir: Path) -> list[int]:
-    """Pids whose environment carries this run's STATE_DIR: everything ``make run`` started inherits it."""
-    marker = f"STATE_DIR={state_dir}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                if marker in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return found
 
 
 def run_env(tmp_path: Path) -> tuple[dict[str, str], str, int]:
@@ -96,4 +82,30 @@ def test_a_held_publisher_port_is_refused_with_what_to_do(tmp_path: Path) -> Non
         )
     assert result.returncode == 2
     assert f"port {port}" in result.stderr and "PUBLISHER_BIND" in result.stderr and "fuser -k" in result.stderr
+    assert not processes_with_state_dir(tmp_path / "state"), "nothing was started"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "accepted"),
+    [
+        ("LOG_LEVEL", "verbose", "DEBUG, INFO, WARNING, ERROR"),
+        ("WATERMARK_DELAY", "500", "a bare number is ambiguous"),
+        ("TRIGGER_INTERVAL", "5m", "write 'min' for minutes"),
+        ("STARTING_POSITION", "YESTERDAY", "TRIM_HORIZON, LATEST"),
+        ("PUBLISHER_BIND", "8000", "host:port"),
+        ("CLUSTER", "yarn", "local, standalone"),
+    ],
+)
+def test_a_bad_setting_stops_make_run_before_anything_starts(
+    setting: str, value: str, accepted: str, tmp_path: Path
+) -> None:
+    env, _, moto_port = run_env(tmp_path)
+    env[setting] = value
+    result = subprocess.run(
+        [sys.executable, "-m", "ops.run"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"make run: invalid setting: {setting}" in result.stderr and repr(value) in result.stderr
+    assert accepted in result.stderr
+    assert not port_open("127.0.0.1", moto_port), "the emulator was started"
     assert not processes_with_state_dir(tmp_path / "state"), "nothing was started"

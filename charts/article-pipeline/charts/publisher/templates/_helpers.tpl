@@ -57,3 +57,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: test
 {{- end }}
 {{- end -}}
+
+{{/* The Secret holding PUBLISHER_API_TOKEN: the user's, or the one the chart creates. */}}
+{{- define "publisher.tokenSecretName" -}}
+{{- default (printf "%s-api-token" (include "publisher.fullname" .) | trunc 63 | trimSuffix "-") .Values.apiToken.existingSecret -}}
+{{- end -}}

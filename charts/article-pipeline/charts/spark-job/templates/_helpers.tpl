@@ -89,6 +89,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - name: AUTHOR_STATS_TRIGGER_INTERVAL
   value: {{ . | quote }}
 {{- end }}
+- name: RETRY_DEADLINE
+  value: {{ .Values.job.retryDeadline | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.global.logLevel | quote }}
 {{- with .Values.extraEnv }}
