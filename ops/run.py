@@ -38,6 +38,11 @@ _PROGRESS_EVENTS = {
     "job_stopped",
     "kinesis_retry",
     "stop_requested",
+    "batch_slow",
+    "outage_retry",
+    "query_restarted",
+    "outage_recovered",
+    "outage_deadline_passed",
 }
 
 

@@ -216,6 +216,38 @@ def test_job_env_leaves_master_and_local_ip_to_the_operator(manifests: list[Mani
     assert not any(k.startswith("spark.master") for k in spec.get("sparkConf", {}))
 
 
+def test_every_setting_the_chart_sets_parses(manifests: list[Manifest]) -> None:
+    """The env the chart gives the job and the publisher passes the project's own settings parser."""
+    from jobs.settings import JobSettings
+    from publisher.settings import PublisherSettings
+
+    def literal(env: dict[str, Any]) -> dict[str, str]:
+        return {name: value for name, value in env.items() if isinstance(value, str)}
+
+    job_env = literal(env_map(spark_container(sparkapp(manifests), "driver")["env"]))
+    assert JobSettings.from_env(job_env).retry_deadline.seconds >= 1
+    deploy = one(manifests, "Deployment", PUBLISHER)
+    PublisherSettings.from_env(literal(env_map(container(deploy, "publisher")["env"])))
+
+
+def test_publisher_token_comes_from_a_secret_only_when_enabled(render: Render) -> None:
+    off = container(one(render(), "Deployment", PUBLISHER), "publisher")
+    assert "PUBLISHER_API_TOKEN" not in env_map(off["env"])
+    assert not by_kind(render(), "Secret")
+    objs = render(sets=("publisher.apiToken.enabled=true",))
+    (secret,) = by_kind(objs, "Secret")
+    token = container(one(objs, "Deployment", PUBLISHER), "publisher")["env"]
+    ref = next(e for e in token if e["name"] == "PUBLISHER_API_TOKEN")["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": secret["metadata"]["name"], "key": "token"}
+    import base64
+
+    assert len(base64.b64decode(secret["data"]["token"])) == 32  # the publisher requires >= 16
+    own = render(sets=("publisher.apiToken.enabled=true", "publisher.apiToken.existingSecret=my-token"))
+    assert not by_kind(own, "Secret")
+    ref = next(e for e in container(one(own, "Deployment", PUBLISHER), "publisher")["env"] if "valueFrom" in e)
+    assert ref["valueFrom"]["secretKeyRef"]["name"] == "my-token"
+
+
 # --- every workload ------------------------------------------------------------------------
 
 
