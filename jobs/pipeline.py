@@ -164,19 +164,24 @@ class ArticlesBatchWriter:
     checkpoint_dir: str
 
     def compact(self, spark: SparkSession, batch_id: int) -> None:
-        """OPTIMIZE both tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver between its own commits.
+        """OPTIMIZE, then VACUUM, the three tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver.
 
-        The job is the only writer, so compaction never races it; OPTIMIZE commits carry
-        ``dataChange=false``, so Delta streams (author_stats) skip them and see each row once.
+        The job is the only writer, so compaction never races it (Delta's S3 log store is safe for
+        one driver); OPTIMIZE commits carry ``dataChange=false``, so Delta streams (author_stats)
+        see each row once. VACUUM deletes the files compaction replaced once they are older than
+        the table's ``delta.deletedFileRetentionDuration`` (Delta's default, 7 days): far longer
+        than ``author_stats`` or any downstream Delta stream lags, so no reader loses a file.
         """
         every = self.settings.compact_every_batches
         if not every or batch_id == 0 or batch_id % every:
             return
         from pyspark.errors import AnalysisException
 
-        for table in (ENRICHED_ARTICLES, QUARANTINE):
+        for table in (ENRICHED_ARTICLES, QUARANTINE, AUTHOR_STATS):
+            path = self.settings.table_path(table)
             try:
-                metrics = spark.sql(f"OPTIMIZE delta.`{self.settings.table_path(table)}`").first()
+                metrics = spark.sql(f"OPTIMIZE delta.`{path}`").first()
+                spark.sql(f"VACUUM delta.`{path}`").collect()
             except AnalysisException as error:
                 if error.getCondition() != "DELTA_MISSING_DELTA_TABLE":
                     raise

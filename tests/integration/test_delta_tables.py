@@ -143,6 +143,38 @@ def test_compaction_keeps_every_row_once_for_readers_and_delta_streams(
     assert len(seen) == 45 and set(seen.values()) == {1}
 
 
+def test_vacuum_after_compaction_deletes_the_replaced_files(
+    spark: Any, aws: AwsSettings, s3: Any, names: dict[str, str], tmp_path: Path
+) -> None:
+    """Storage does not grow without bound: past the retention, files OPTIMIZE replaced are deleted."""
+    import dataclasses
+
+    s3.create_bucket(Bucket=names["bucket"])
+    settings = dataclasses.replace(settings_for(aws, names["bucket"], tmp_path), compact_every_batches=3)
+    writer = ArticlesBatchWriter(settings, checkpoint(tmp_path))
+    writer(parsed_batch(spark, articles(5, seed=300)), 0)
+    path = settings.table_path("enriched_articles")
+    # Retention 0 only here: the job keeps Delta's 7 days so no reader ever loses a file.
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    try:
+        spark.sql(
+            f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = 'interval 0 hours')"
+        )
+        for batch_id in range(1, 4):
+            writer(parsed_batch(spark, articles(5, seed=300 + batch_id)), batch_id)
+    finally:
+        spark.conf.unset("spark.databricks.delta.retentionDurationCheck.enabled")
+    table = open_table(aws, names["bucket"], "enriched_articles")
+    stored = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=names["bucket"], Prefix="enriched_articles/")
+        for item in page.get("Contents", [])
+        if item["Key"].endswith(".parquet") and "/_delta_log/" not in item["Key"]
+    ]
+    assert len(stored) == len(table.file_uris()) == 1, stored
+    assert read_output(aws, names["bucket"], "enriched_articles").num_rows == 20
+
+
 def test_an_added_optional_field_evolves_the_table(
     spark: Any, aws: AwsSettings, s3: Any, names: dict[str, str], tmp_path: Path
 ) -> None:
