@@ -1,11 +1,11 @@
-"""End-to-end latency (publish -> row visible in ``enriched_articles/``) and the job's memory.
+"""End-to-end latency (publish -> row committed in the ``enriched_articles`` table) and the job's memory.
 
 The real job (``jobs/process_articles.py``, both queries, processing-time trigger) runs as its
 own process. This process publishes at a fixed rate with the project's ``KinesisWriter``
 (every 100 ms, as a publisher flushing its buffer would), remembering when each article was
-sent; a poller lists ``enriched_articles/`` every ``poll`` seconds and reads each new object's
-``article_id`` column. Latency = time the listing first showed the row's object - send time
-(the poll interval bounds the error from above). Memory: /proc of the job's process tree.
+sent; a poller reads the ``enriched_articles`` Delta log every ``poll`` seconds (deltalake) and
+the ``article_id`` column of each newly committed file. Latency = time a committed version
+first showed the row - send time (the poll interval bounds the error from above). Memory: /proc of the job's process tree.
 """
 
 from __future__ import annotations
@@ -328,18 +328,14 @@ def end_to_end(
     }
 
 
-_PHASE_MARKS: list[tuple[float, str]] = []
-
-
 def _median_of(values: list[Any]) -> Any:
     return sorted(values)[len(values) // 2] if values else None
 
 
-def _job_batches(log_path: str, marks: list[tuple[float, str]] | None = None) -> list[dict[str, Any]]:
+def _job_batches(log_path: str, marks: list[tuple[float, str]]) -> list[dict[str, Any]]:
     """The job's ``batch_completed`` events (query, batch, rows, duration), tagged with the phase."""
     import json
 
-    marks = marks if marks is not None else _PHASE_MARKS
     batches = []
     try:
         lines = Path(log_path).read_text(errors="replace").splitlines()
