@@ -98,12 +98,19 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
             alive()
             return read_output(aws, "my-bucket", "enriched_articles").num_rows > 0
 
+        def outage(seconds: float) -> None:
+            """Let a fault last ``seconds``, checking all the while that no process of the run exits."""
+            ends = time.monotonic() + seconds
+            while time.monotonic() < ends:
+                alive()
+                time.sleep(1)
+
         wait_until(rows_flowing, 300, "the first enriched rows under make run")
         pid = moto_pid(state_dir)
         began = time.time()
         os.kill(pid, signal.SIGSTOP)
         try:
-            time.sleep(30)  # the outage itself, not a wait for Spark
+            outage(30)
         finally:
             os.kill(pid, signal.SIGCONT)
         windows["emulator frozen 30 s"] = (began, time.time())
@@ -111,7 +118,7 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
         alive()
         for mode in ("error", "slow"):
             began, proxy.mode = time.time(), mode
-            time.sleep(20)  # the fault's duration
+            outage(20)
             proxy.mode = "pass"
             windows[f"S3 {mode} 20 s"] = (began, time.time())
             print(f"chaos: S3 {mode} {began:.0f} - {time.time():.0f}")
