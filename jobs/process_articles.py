@@ -125,8 +125,9 @@ def run(settings: JobSettings) -> int:
         checkpoints=settings.checkpoint_location,
         retry_deadline=str(settings.retry_deadline),
     )
-    exit_code = supervise(settings, starters, queries, stop_requested)
-    report_progress(settings, list(queries.values()), {})
+    seen: dict[str, int] = {}  # the last batch reported per query
+    exit_code = supervise(settings, starters, queries, seen, stop_requested)
+    report_progress(settings, list(queries.values()), seen)
     stop_between_batches([q for q in queries.values() if q.isActive])
     spark.stop()
     log_event(logger, "job_stopped", exit_code=exit_code)
@@ -150,6 +151,7 @@ def supervise(
     settings: JobSettings,
     starters: dict[str, Callable[[], Any]],
     queries: dict[str, Any],
+    seen: dict[str, int],
     stop_requested: threading.Event,
 ) -> int:
     """Report progress until asked to stop or every query ends; restart queries an outage failed.
@@ -162,7 +164,6 @@ def supervise(
         max(_SLOW_BATCH_SECONDS, 3 * (settings.trigger.interval.seconds if settings.trigger.interval else 0)),
         f"{endpoint_of('', settings.aws)} or {endpoint_of('s3a', settings.aws)}",
     )
-    seen: dict[str, int] = {}
     restart_at: dict[str, float] = {}
     started_at = dict.fromkeys(queries, time.time())
     while not stop_requested.wait(_POLL_SECONDS):
