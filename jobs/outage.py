@@ -152,7 +152,8 @@ class SlowBatchWatch:
     """One ``batch_slow`` line when a query's current batch has run longer than ``threshold_seconds``.
 
     A frozen or very slow endpoint does not fail a request until its timeout (S3A waits minutes
-    for a response): this line says so while it happens, naming the endpoints.
+    for a response): this line says so while it happens, naming the endpoints. A long backlog or
+    a compaction round makes a batch slow too; the line says that as well.
     """
 
     threshold_seconds: float
@@ -172,5 +173,6 @@ class SlowBatchWatch:
                 query=query,
                 batch=next_batch,
                 running_s=round(running, 1),
-                message=f"batch {next_batch} of {query} has run {running:.0f} s: {self.endpoints} slow or unreachable?",
+                message=f"batch {next_batch} of {query} has run {running:.0f} s: a large backlog or a compaction, "
+                f"or {self.endpoints} slow or unreachable (outage_retry lines follow if it fails)",
             )

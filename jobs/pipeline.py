@@ -150,6 +150,17 @@ def ensure_table(frame: DataFrame, path: str, partition_by: list[str]) -> None:
     empty.write.format("delta").mode("ignore").partitionBy(*partition_by).save(path)
 
 
+def vacuum_table(spark: SparkSession, path: str) -> None:
+    """VACUUM LITE (the files the log says were removed; no listing of the table), or a full VACUUM
+    when the log no longer reaches back to the last one."""
+    try:
+        spark.sql(f"VACUUM delta.`{path}` LITE").collect()
+    except Exception as error:
+        if "DELTA_CANNOT_VACUUM_LITE" not in str(error):
+            raise
+        spark.sql(f"VACUUM delta.`{path}`").collect()
+
+
 def checkpoint_query_id(checkpoint_dir: str) -> str:
     """The id Spark keeps in ``<checkpoint>/metadata``: stable across restarts, new with a new checkpoint."""
     with open(os.path.join(checkpoint_dir, "metadata"), encoding="utf-8") as handle:
@@ -162,9 +173,12 @@ class ArticlesBatchWriter:
 
     settings: JobSettings
     checkpoint_dir: str
+    # VACUUM every this many compactions (every 1,000 batches by default): replaced files wait 7 days anyway.
+    vacuum_every_compactions: int = 10
 
     def compact(self, spark: SparkSession, batch_id: int) -> None:
-        """OPTIMIZE, then VACUUM, the three tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver.
+        """OPTIMIZE the three tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver; VACUUM every
+        ``vacuum_every_compactions``-th time.
 
         The job is the only writer, so compaction never races it (Delta's S3 log store is safe for
         one driver); OPTIMIZE commits carry ``dataChange=false``, so Delta streams (author_stats)
@@ -175,18 +189,22 @@ class ArticlesBatchWriter:
         every = self.settings.compact_every_batches
         if not every or batch_id == 0 or batch_id % every:
             return
+        vacuum = (batch_id // every) % self.vacuum_every_compactions == 0
         from pyspark.errors import AnalysisException
 
         for table in (ENRICHED_ARTICLES, QUARANTINE, AUTHOR_STATS):
             path = self.settings.table_path(table)
             try:
                 metrics = spark.sql(f"OPTIMIZE delta.`{path}`").first()
-                spark.sql(f"VACUUM delta.`{path}`").collect()
+                if vacuum:
+                    vacuum_table(spark, path)
             except AnalysisException as error:
                 if error.getCondition() != "DELTA_MISSING_DELTA_TABLE":
                     raise
                 continue  # no rows written to this table yet
-            log_event(logger, "table_compacted", table=table, batch=batch_id, metrics=str(metrics)[:300])
+            log_event(
+                logger, "table_compacted", table=table, batch=batch_id, vacuumed=vacuum, metrics=str(metrics)[:300]
+            )
 
     def append(self, rows: DataFrame, table: str, batch_id: int) -> float:
         """Append ``rows`` to ``table`` once per batch id; returns the write's milliseconds (compute + commit)."""

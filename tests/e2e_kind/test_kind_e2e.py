@@ -176,6 +176,9 @@ def diagnostics() -> str:
         ("describe", "sparkapplication", APP),
         ("logs", DRIVER, "-c", "checkpoint-guard", "--tail=20"),
         ("logs", DRIVER, "-c", "spark-kubernetes-driver", "--tail=60"),
+        # Why a pod waits in Init: the wait-for-aws lines say what was missing, attempt by attempt.
+        ("logs", f"deploy/{RELEASE}-publisher", "-c", "wait-for-aws", "--tail=20"),
+        ("logs", DRIVER, "-c", "wait-for-aws", "--tail=20"),
     ):
         with contextlib.suppress(Exception):
             out.append(f"$ kubectl {' '.join(args)}\n{kubectl(*args, check=False)[-4000:]}")

@@ -151,7 +151,7 @@ def test_vacuum_after_compaction_deletes_the_replaced_files(
 
     s3.create_bucket(Bucket=names["bucket"])
     settings = dataclasses.replace(settings_for(aws, names["bucket"], tmp_path), compact_every_batches=3)
-    writer = ArticlesBatchWriter(settings, checkpoint(tmp_path))
+    writer = ArticlesBatchWriter(settings, checkpoint(tmp_path), vacuum_every_compactions=1)
     writer(parsed_batch(spark, articles(5, seed=300)), 0)
     path = settings.table_path("enriched_articles")
     # Retention 0 only here: the job keeps Delta's 7 days so no reader ever loses a file.

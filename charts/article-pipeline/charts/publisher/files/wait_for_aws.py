@@ -44,10 +44,15 @@ def main() -> int:
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1})
     region = os.environ.get("AWS_REGION", "us-east-1")
-    kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
-    s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+
+    def check() -> list[str]:
+        # Fresh clients (and connections) per attempt: nothing from a failed attempt carries over.
+        kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
+        s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+        return missing(kinesis, s3, stream, bucket)
+
     started = time.monotonic()
-    reasons = missing(kinesis, s3, stream, bucket)
+    reasons = check()
     while reasons:
         waited = time.monotonic() - started
         if waited > timeout:
@@ -55,7 +60,7 @@ def main() -> int:
             return 1
         log("waiting_for_aws_resources", waited_seconds=round(waited), missing=[r[:200] for r in reasons])
         time.sleep(3)
-        reasons = missing(kinesis, s3, stream, bucket)
+        reasons = check()
     log("aws_resources_ready", stream=stream, bucket=bucket, waited_seconds=round(time.monotonic() - started))
     return 0
 
