@@ -135,13 +135,20 @@ def run(settings: JobSettings) -> int:
 
 
 def failure_text(error: BaseException) -> str:
-    """The error and, for a JVM error, its chain of causes: where 'Connection refused' and the endpoint show."""
+    """The error and its chain of JVM causes: where 'Connection refused', a 500 or the endpoint show.
+
+    A failed query's exception carries only Spark's summary (e.g. ``TASK_WRITE_FAILED``) in its
+    message; pyspark keeps the cause as a captured exception whose ``_origin`` is the JVM one.
+    """
     parts = [str(error)]
-    cause = getattr(error, "_origin", None)  # pyspark's captured JVM exception
-    while cause is not None and len(parts) < 20:
+    cause = getattr(error, "_cause", None)
+    java = getattr(error, "_origin", None) or getattr(cause, "_origin", None)
+    if java is None and cause is not None:
+        parts.append(str(cause))
+    while java is not None and len(parts) < 30:
         try:
-            parts.append(str(cause.toString()))
-            cause = cause.getCause()
+            parts.append(str(java.toString()))
+            java = java.getCause()
         except Exception:  # the JVM is gone; what we have is enough
             break
     return "\n".join(parts)

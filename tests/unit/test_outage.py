@@ -82,3 +82,30 @@ def test_a_backoff_never_runs_past_the_deadline() -> None:
 def test_errors_a_retry_cannot_fix_stop_the_job_at_once(error: str) -> None:
     assert not is_transient(error)
     assert OutageGuard(Duration(300_000), LOCAL).on_failure("articles", error) is None
+
+
+class JavaError:
+    """A JVM exception as py4j shows it: toString() and getCause()."""
+
+    def __init__(self, text: str, cause: "JavaError | None" = None) -> None:
+        self.text, self.cause = text, cause
+
+    def toString(self) -> str:
+        return self.text
+
+    def getCause(self) -> "JavaError | None":
+        return self.cause
+
+
+def test_the_cause_a_failed_query_hides_decides() -> None:
+    """Spark reports TASK_WRITE_FAILED; the S3 error that makes it transient is two causes down."""
+    from jobs.process_articles import failure_text
+
+    root = JavaError("org.apache.hadoop.fs.s3a.AWSStatus500Exception: PUT 0 on author_stats: InternalError")
+    cause = Exception("Task failed")
+    cause._origin = JavaError("org.apache.spark.SparkException: Task failed", root)  # type: ignore[attr-defined]
+    query_error = Exception("[TASK_WRITE_FAILED] Task failed while writing rows to s3://my-bucket/author_stats.")
+    query_error._cause = cause  # type: ignore[attr-defined]
+    assert not is_transient(str(query_error))
+    text = failure_text(query_error)
+    assert is_transient(text) and "AWSStatus500Exception" in text
