@@ -65,11 +65,16 @@ def is_transient(error: str) -> bool:
     return _SOURCE_DEADLINE_MARKER not in error and any(marker in error for marker in TRANSIENT_MARKERS)
 
 
-def endpoint_of(error: str, aws: AwsSettings) -> str:
-    """Which endpoint an error is about: S3 when S3A or an s3:// path shows in it, else Kinesis."""
-    service = "s3" if any(hint in error for hint in ("s3a", "S3A", "s3://", "Amazon S3")) else "kinesis"
+def service_endpoint(service: str, aws: AwsSettings) -> str:
+    """'Kinesis at <url>' or 'S3 at <url>': the emulator's endpoint, or AWS's regional one."""
     endpoint = aws.endpoint_for(service) or f"https://{service}.{aws.region}.amazonaws.com"
     return f"{'S3' if service == 's3' else 'Kinesis'} at {endpoint}"
+
+
+def endpoint_of(error: str, aws: AwsSettings) -> str:
+    """Which endpoint an error is about: S3 when S3A or an s3:// path shows in it, else Kinesis."""
+    s3 = any(hint in error for hint in ("s3a", "S3A", "s3://", "Amazon S3"))
+    return service_endpoint("s3" if s3 else "kinesis", aws)
 
 
 @dataclass

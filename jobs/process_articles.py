@@ -19,7 +19,7 @@ from typing import Any
 from common.contract import OUTPUTS
 from common.logs import configure_logging, log_event
 from common.settings import SettingError
-from jobs.outage import OutageGuard, SlowBatchWatch, endpoint_of
+from jobs.outage import OutageGuard, SlowBatchWatch, service_endpoint
 from jobs.settings import JobSettings
 
 logger = logging.getLogger("jobs.process_articles")
@@ -169,7 +169,7 @@ def supervise(
     guard = OutageGuard(settings.retry_deadline, settings.aws)
     slow = SlowBatchWatch(
         max(_SLOW_BATCH_SECONDS, 3 * (settings.trigger.interval.seconds if settings.trigger.interval else 0)),
-        f"{endpoint_of('', settings.aws)} or {endpoint_of('s3a', settings.aws)}",
+        f"{service_endpoint('kinesis', settings.aws)} or {service_endpoint('s3', settings.aws)}",
     )
     restart_at: dict[str, float] = {}
     started_at = dict.fromkeys(queries, time.time())
