@@ -51,7 +51,7 @@ HELM_K = $(HELM) --kube-context $(KUBE_CONTEXT)
 # Fetch helm/kubectl on demand only when the defaults under .tools/bin are used.
 K8S_TOOLS := $(filter .tools/bin/%,$(HELM) $(KUBECTL))
 
-.PHONY: k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image print-chart-values
+.PHONY: k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image kind-node-image kind-images print-chart-values
 
 # load_image IMAGE: put IMAGE into the kind node unless the node already holds that very image
 # (same image ID), so repeated `make operator`/`make deploy` skip the multi-second save/load.
@@ -74,6 +74,11 @@ $(K8S_TOOLS):
 kind-up: | $(K8S_TOOLS) ## Create the single-node kind cluster and wait for the node Ready (idempotent)
 	KIND_CLUSTER=$(KIND_CLUSTER) KIND_CONFIG=$(KIND_CONFIG) KUBECTL=$(KUBECTL) \
 	  KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) up
+
+kind-node-image: ## Build the kind node image from source unless it exists (with Docker and a registry: the stock kindest/node)
+	KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) image
+
+kind-images: images kind-node-image operator-image localstack-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
 
 kind-load: ## Load the publisher and spark-job images into kind (docker or podman)
 	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) load $(K8S_IMAGES)

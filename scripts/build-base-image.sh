@@ -5,6 +5,8 @@
 # (FORCE=1 rebuilds). Users with Docker Hub access do not need this: the Dockerfiles
 # default to public bases.
 set -euo pipefail
+# shellcheck source=scripts/build-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/build-lock.sh"   # one build at a time
 
 IMAGE="${BASE_IMAGE_NAME:-localhost/article-pipeline/base:bookworm}"
 SUITE="${DEBIAN_SUITE:-bookworm}"

@@ -12,6 +12,8 @@
 # Prints build time and size of each image; the last line per image is machine-readable:
 #   image=<name> seconds=<n> bytes=<n>
 set -euo pipefail
+# shellcheck source=scripts/build-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/build-lock.sh"   # one build at a time
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"

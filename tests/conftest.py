@@ -17,6 +17,19 @@ from common.aws import client
 from common.settings import AwsSettings
 from ops.processes import start_moto, stop_all
 
+# Fast tiers first; the kind tier last, so image builds started in the background (.ci/run) have
+# the longest time to finish and a failure in a quick tier shows within minutes.
+TIER_ORDER = ("unit", "chart", "integration", "e2e", "images", "kind")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def tier(item: pytest.Item) -> int:
+        return next(
+            (rank for rank, marker in enumerate(TIER_ORDER) if item.get_closest_marker(marker)), len(TIER_ORDER)
+        )
+
+    items.sort(key=tier)
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

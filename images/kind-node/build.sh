@@ -10,6 +10,8 @@
 # image (binaries stay cached; FORCE_PARTS=1 also rebuilds the intermediate images).
 # shellcheck disable=SC2016  # the single-quoted scripts run inside containers
 set -euo pipefail
+# shellcheck source=scripts/build-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/build-lock.sh"   # one build at a time
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"

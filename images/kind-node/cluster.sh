@@ -5,7 +5,7 @@
 #     provider and the stock kindest/node image of kind v0.30.0, pinned by digest;
 #   - otherwise (these VMs): kind's podman provider and a node image built here from source
 #     by images/kind-node/build.sh (cached; seconds when it exists).
-# Usage: cluster.sh up | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
+# Usage: cluster.sh up | image | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
 #        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +35,18 @@ registry_reachable() {
 
 cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
 
+# node_image: print the node image this machine uses, building it first when it is the local one
+node_image() {
+  if [ -n "${KIND_NODE_IMAGE:-}" ]; then
+    echo "$KIND_NODE_IMAGE"
+  elif [ "$ENGINE" = docker ] && registry_reachable; then
+    echo "$STOCK_NODE_IMAGE"
+  else
+    step "node image $NODE_IMAGE" "$here/build.sh" >&2
+    echo "$NODE_IMAGE"
+  fi
+}
+
 up() {
   local t0 image
   t0=$(date +%s)
@@ -44,14 +56,7 @@ up() {
     log "creating empty /lib/modules (bind-mounted by kind's podman provider)"
     mkdir -p /lib/modules
   fi
-  if [ -n "${KIND_NODE_IMAGE:-}" ]; then
-    image="$KIND_NODE_IMAGE"
-  elif [ "$ENGINE" = docker ] && registry_reachable; then
-    image="$STOCK_NODE_IMAGE"
-  else
-    image="$NODE_IMAGE"
-    step "node image $image" "$here/build.sh"
-  fi
+  image="$(node_image)"
   log "provider $ENGINE, node image $image"
   if cluster_exists; then
     log "kind cluster $CLUSTER already exists"
@@ -103,7 +108,8 @@ down() {
 cmd="${1:-}"; shift || true
 case "$cmd" in
   up) up ;;
+  image) "$here/install-kind.sh" >/dev/null && node_image ;;
   load) load "$@" ;;
   down) down ;;
-  *) echo "usage: $0 up | load IMAGE... | down" >&2; exit 2 ;;
+  *) echo "usage: $0 up | image | load IMAGE... | down" >&2; exit 2 ;;
 esac

@@ -13,6 +13,8 @@
 #      BUILD_NETWORK (default host), HOST_CA_BUNDLE, LOCALSTACK_IMAGE, VERBOSE=1.
 # Last line: image=<name> seconds=<n> bytes=<n>
 set -euo pipefail
+# shellcheck source=scripts/build-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/build-lock.sh"   # one build at a time
 t0=$(date +%s)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"

@@ -17,6 +17,8 @@
 #      VERBOSE=1 to stream the image build output.
 # Last line: image=<name> seconds=<n> bytes=<n>
 set -euo pipefail
+# shellcheck source=scripts/build-lock.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/build-lock.sh"   # one build at a time
 so_t0=$(date +%s)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
