@@ -26,6 +26,9 @@ logger = logging.getLogger("jobs.process_articles")
 _POLL_SECONDS = 1.0
 # A batch running longer than this (or 3 trigger intervals) is logged as slow (batch_slow).
 _SLOW_BATCH_SECONDS = 20.0
+# failure_text: at most this many lines of causes; the stack-trace lines that name a cause.
+_CAUSE_LINES = 60
+_CAUSE_PREFIXES = ("Caused by:", "Suppressed:")
 
 
 def build_spark(settings: JobSettings) -> Any:
@@ -135,23 +138,29 @@ def run(settings: JobSettings) -> int:
 
 
 def failure_text(error: BaseException) -> str:
-    """The error and its chain of JVM causes: where 'Connection refused', a 500 or the endpoint show.
+    """The error and its chain of causes: where 'Connection refused', a 500 or the endpoint show.
 
     A failed query's exception carries only Spark's summary (e.g. ``TASK_WRITE_FAILED``) in its
-    message; pyspark keeps the cause as a captured exception whose ``_origin`` is the JVM one.
+    message. pyspark keeps each cause as a captured exception (``_cause``) that holds either the
+    JVM exception (``_origin``) or only the JVM's stack trace text (``_stackTrace``, whose "Caused
+    by:" lines name the S3 or Kinesis error): both are read.
     """
-    parts = [str(error)]
-    cause = getattr(error, "_cause", None)
-    java = getattr(error, "_origin", None) or getattr(cause, "_origin", None)
-    if java is None and cause is not None:
-        parts.append(str(cause))
-    while java is not None and len(parts) < 30:
-        try:
-            parts.append(str(java.toString()))
-            java = java.getCause()
-        except Exception:  # the JVM is gone; what we have is enough
-            break
-    return "\n".join(parts)
+    parts: list[str] = []
+    current: Any = error
+    while current is not None and len(parts) < _CAUSE_LINES:
+        parts.append(str(current))
+        trace = getattr(current, "_stackTrace", None)
+        if isinstance(trace, str):
+            parts.extend(line.strip() for line in trace.splitlines() if line.lstrip().startswith(_CAUSE_PREFIXES))
+        java = getattr(current, "_origin", None)
+        while java is not None and len(parts) < _CAUSE_LINES:
+            try:
+                parts.append(str(java.toString()))
+                java = java.getCause()
+            except Exception:  # the JVM is gone; what we have is enough
+                break
+        current = getattr(current, "_cause", None)
+    return "\n".join(parts[:_CAUSE_LINES])
 
 
 def supervise(

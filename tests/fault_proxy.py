@@ -3,7 +3,9 @@
 ``FaultProxy(upstream).start()`` listens on 127.0.0.1; point ``AWS_ENDPOINT_URL_S3`` at
 ``proxy.url``. ``proxy.mode`` is ``"pass"`` (forward), ``"error"`` (answer 500 InternalError or
 503 SlowDown, as S3 does under trouble) or ``"slow"`` (forward after ``delay_seconds``).
-Each request is counted per mode, so the test can show the faults really happened.
+``applies_to(method, path)`` limits the faults to some requests (e.g. the PUTs of data files, so
+that Spark's tasks fail rather than its driver); the others pass. Each request is counted per mode,
+so the test can show the faults really happened.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
@@ -24,11 +27,18 @@ _ERRORS = (
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, delay_seconds: float = 2.0, seed: int = 7) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        delay_seconds: float = 2.0,
+        seed: int = 7,
+        applies_to: Callable[[str, str], bool] = lambda _method, _path: True,
+    ) -> None:
         parsed = urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
         self.mode = "pass"
         self.delay_seconds = delay_seconds
+        self.applies_to = applies_to
         self.requests: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -59,7 +69,7 @@ class FaultProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                mode = proxy.mode
+                mode = proxy.mode if proxy.applies_to(self.command, self.path) else "pass"
                 with proxy._lock:
                     proxy.requests[mode] += 1
                     status, code, message = proxy._rng.choice(_ERRORS)

@@ -221,7 +221,7 @@ assemble() {
     ctr oci spec \
       | jq ".hooks.createContainer[.hooks.createContainer| length] |= . + {\"path\": \"/kind/bin/mount-product-files.sh\"}" \
       | jq "del(.process.rlimits)" > /etc/containerd/cri-base.json
-    containerd --version; runc --version | head -1; crictl --version; kubelet --version'
+    containerd --version; runc --version | sed -n 1p; crictl --version; kubelet --version'
   printf '%s' "$K8S_VERSION" | "$ENGINE" exec -i "$c" tee /kind/version >/dev/null
   "$ENGINE" exec "$c" mkdir -p /kind/manifests
   "$ENGINE" cp "$KN_CACHE/manifests/default-cni.yaml" "$c:/kind/manifests/default-cni.yaml"

@@ -42,7 +42,8 @@ node_image() {
   elif [ "$ENGINE" = docker ] && registry_reachable; then
     echo "$STOCK_NODE_IMAGE"
   else
-    step "node image $NODE_IMAGE" "$here/build.sh" >&2
+    # `|| return`: errexit does not reach into the command substitution that calls this
+    step "node image $NODE_IMAGE" "$here/build.sh" >&2 || return
     echo "$NODE_IMAGE"
   fi
 }

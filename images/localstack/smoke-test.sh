@@ -83,13 +83,13 @@ start=$(date +%s.%N)
 elapsed() { python3 -c "import time; print(f'{time.time() - $start:.1f}')"; }
 
 for _ in $(seq 1 180); do
-  if "$engine" logs "$name" 2>&1 | grep -qx 'Ready\.'; then break; fi
+  if "$engine" logs "$name" 2>&1 | grep -cx 'Ready\.' >/dev/null; then break; fi
   if [ "$("$engine" inspect -f '{{.State.Running}}' "$name")" != "true" ]; then
     "$engine" logs "$name" | tail -40; echo "container exited" >&2; exit 1
   fi
   sleep 0.5
 done
-"$engine" logs "$name" 2>&1 | grep -qx 'Ready\.' || { "$engine" logs "$name" | tail -40; exit 1; }
+"$engine" logs "$name" 2>&1 | grep -cx 'Ready\.' >/dev/null || { "$engine" logs "$name" | tail -40; exit 1; }
 log "\"Ready.\" after $(elapsed)s"
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
@@ -156,10 +156,10 @@ fi
 start=$(date +%s.%N)
 "$engine" run -d --name "$name-offline" --network none --user 1000:1000 --cap-drop ALL "$image" >/dev/null
 for _ in $(seq 1 180); do
-  "$engine" logs "$name-offline" 2>&1 | grep -qx 'Ready\.' && break
+  "$engine" logs "$name-offline" 2>&1 | grep -cx 'Ready\.' >/dev/null && break
   sleep 0.5
 done
-"$engine" logs "$name-offline" 2>&1 | grep -qx 'Ready\.' || { "$engine" logs "$name-offline" | tail -40; exit 1; }
+"$engine" logs "$name-offline" 2>&1 | grep -cx 'Ready\.' >/dev/null || { "$engine" logs "$name-offline" | tail -40; exit 1; }
 log "offline (--network none): \"Ready.\" after $(elapsed)s"
 "$engine" exec -e AWS_ACCESS_KEY_ID=test -e AWS_SECRET_ACCESS_KEY=test "$name-offline" python - <<'PY'
 import time, boto3

@@ -109,3 +109,21 @@ def test_the_cause_a_failed_query_hides_decides() -> None:
     assert not is_transient(str(query_error))
     text = failure_text(query_error)
     assert is_transient(text) and "AWSStatus500Exception" in text
+
+
+def test_a_cause_known_only_by_its_stack_trace_decides_too() -> None:
+    """pyspark keeps some causes as text only (no JVM object): their "Caused by:" lines count."""
+    from jobs.process_articles import failure_text
+
+    cause = Exception("org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed while writing rows")
+    cause._stackTrace = (  # type: ignore[attr-defined]
+        "org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed while writing rows\n"
+        "\tat org.apache.spark.sql.errors.QueryExecutionErrors$.taskFailedWhileWritingRowsError\n"
+        "Caused by: org.apache.hadoop.fs.s3a.AWSStatus500Exception: Writing Object on t/part-00001.parquet\n"
+        "\tat org.apache.hadoop.fs.s3a.S3AUtils.translateException(S3AUtils.java:260)\n"
+    )
+    query_error = Exception("[TASK_WRITE_FAILED] Task failed while writing rows to s3://my-bucket/author_stats.")
+    query_error._cause = cause  # type: ignore[attr-defined]
+    text = failure_text(query_error)
+    assert is_transient(text) and "AWSStatus500Exception: Writing Object" in text
+    assert "S3AUtils.translateException" not in text, "stack frames are not causes"
