@@ -208,7 +208,7 @@ archives() {
 assemble() {
   local c="kind-node-build-$$" img src id
   "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
-  trap '"$ENGINE" rm -f "'"$c"'" >/dev/null 2>&1 || true' RETURN
+  trap '"$ENGINE" rm -f "'"$c"'" >/dev/null 2>&1 || true' EXIT   # step() runs this in a subshell: EXIT covers failures too
   "$ENGINE" run -d --name "$c" --entrypoint sleep --security-opt seccomp=unconfined \
     -v "$ARCHIVES:/kind-archives:ro" "$NODE_BASE" infinity >/dev/null
   cp_in() { "$ENGINE" cp "$1" "$c:$2"; "$ENGINE" exec "$c" chmod 0755 "$2"; "$ENGINE" exec "$c" chown root:root "$2"; }

@@ -87,7 +87,7 @@ load() {
   fi
   # `kind load docker-image` shells out to docker: save with podman, load the archive
   tmp="$(mktemp -d /var/tmp/kind-load.XXXXXX)"
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"' EXIT
   for img in "$@"; do
     step "podman save $img" podman save -q --format docker-archive -o "$tmp/image.tar" "$img"
     step "kind load image-archive ($img)" "$KIND" load image-archive --name "$CLUSTER" "$tmp/image.tar"
