@@ -17,8 +17,10 @@ BIN="${ROOT}/.tools/bin"
 
 have_expected() {
   [[ -x "${BIN}/helm" && -x "${BIN}/kubectl" ]] || return 1
-  "${BIN}/helm" version --template '{{.Version}}' 2>/dev/null | grep -qx "${HELM_VERSION}" || return 1
-  "${BIN}/kubectl" version --client 2>/dev/null | grep -q "Client Version: ${KUBECTL_VERSION}$" || return 1
+  # grep without -q reads all its input: with -q it may quit early and, under pipefail, the
+  # writer's SIGPIPE would read as a wrong version (seen on a loaded machine)
+  "${BIN}/helm" version --template '{{.Version}}' 2>/dev/null | grep -x "${HELM_VERSION}" >/dev/null || return 1
+  "${BIN}/kubectl" version --client 2>/dev/null | grep "Client Version: ${KUBECTL_VERSION}$" >/dev/null || return 1
 }
 
 if have_expected; then

@@ -241,7 +241,7 @@ assemble() {
   done
   # only the names the cluster requests stay in the node's store
   for src in $(printf '%s\n' "${IMAGE_MAP[@]}" | sort -u); do
-    printf '%s\n' "${!IMAGE_MAP[@]}" | grep -qxF "$src" && continue
+    grep -qxF "$src" <<<"$(printf '%s\n' "${!IMAGE_MAP[@]}")" && continue
     "$ENGINE" exec "$c" ctr --namespace=k8s.io images rm "$src" >/dev/null
   done
   "$ENGINE" exec "$c" ctr --namespace=k8s.io images ls -q | sed 's/^/  node image store: /'

@@ -33,7 +33,7 @@ registry_reachable() {
   curl -sS -o /dev/null -m 5 https://registry-1.docker.io/v2/ 2>/dev/null
 }
 
-cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; }
+cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -x "$CLUSTER" >/dev/null; }  # no -q: no SIGPIPE
 
 # node_image: print the node image this machine uses, building it first when it is the local one
 node_image() {

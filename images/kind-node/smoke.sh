@@ -93,7 +93,7 @@ pvc_and_dns() {
   echo "PVC data: Bound, written and read back"
   "${K[@]}" -n "$NS" wait --for=jsonpath='{.status.phase}'=Succeeded pod/resolver --timeout=60s || {
     "${K[@]}" -n "$NS" logs resolver || true; return 1; }
-  "${K[@]}" -n "$NS" logs resolver | tee /dev/stderr | grep -q '^10\.96\.0\.1 .*kubernetes\.default\.svc'
+  "${K[@]}" -n "$NS" logs resolver | tee /dev/stderr | grep '^10\.96\.0\.1 .*kubernetes\.default\.svc' >/dev/null
 }
 
 nodeport() {
