@@ -87,7 +87,8 @@ load() {
   fi
   # `kind load docker-image` shells out to docker: save with podman, load the archive
   tmp="$(mktemp -d /var/tmp/kind-load.XXXXXX)"
-  trap 'rm -rf "$tmp"' EXIT
+  # the path is expanded now: the trap runs at exit, where this function's locals are gone
+  trap 'rm -rf "'"$tmp"'"' EXIT
   for img in "$@"; do
     step "podman save $img" podman save -q --format docker-archive -o "$tmp/image.tar" "$img"
     step "kind load image-archive ($img)" "$KIND" load image-archive --name "$CLUSTER" "$tmp/image.tar"
