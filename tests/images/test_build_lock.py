@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pipeline_testing import wait_until
 
 pytestmark = pytest.mark.images
 
@@ -26,13 +26,6 @@ def lock_held(lock: Path) -> bool:
     return lock.exists() and subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {LOCK_WAIT_SECONDS:.0f} s: {what}"
-        time.sleep(0.1)
-
-
 def test_a_build_waits_for_the_same_build_and_then_runs(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "CONTAINER_ENGINE": "true"}
     env.pop("ARTICLE_PIPELINE_BUILD_LOCK", None)
@@ -41,7 +34,7 @@ def test_a_build_waits_for_the_same_build_and_then_runs(tmp_path: Path) -> None:
     # another build holds the lock until its stdin closes
     other = subprocess.Popen(["flock", str(lock), "cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
-        wait_until(lambda: lock_held(lock), "the other build holds the lock")
+        wait_until(lambda: lock_held(lock), LOCK_WAIT_SECONDS, "the other build holds the lock")
         build = subprocess.Popen(
             ["bash", str(REPO / "scripts" / "build-base-image.sh")],
             env=env,
