@@ -256,14 +256,28 @@ def test_changing_a_name_rolls_localstack_through_its_env(render: Render) -> Non
     assert env["AP_STREAM_NAME"] == "other"
 
 
-# --- restart policy --------------------------------------------------------------------------
+# --- restart policy ---------------------------------------------------------------------------
+
+# The CRD's int32 maximum: Spark Operator 2.5.2 retries while `status.executionAttempts` (failed
+# runs) or `status.submissionAttempts` (every submission) is <= the count (pkg/util ShouldRetry),
+# and both counters cover the application's whole life.
+UNLIMITED = 2**31 - 1
 
 
 @pytest.mark.parametrize(
     ("policy", "present", "absent"),
     [
-        ("OnFailure", {"onFailureRetries", "onSubmissionFailureRetries"}, set()),
-        ("Always", {"onFailureRetryInterval", "onSubmissionFailureRetries"}, {"onFailureRetries"}),
+        (
+            "OnFailure",
+            {
+                "onFailureRetries",
+                "onSubmissionFailureRetries",
+                "onFailureRetryInterval",
+                "onSubmissionFailureRetryInterval",
+            },
+            set(),
+        ),
+        ("Always", {"onFailureRetryInterval", "onSubmissionFailureRetryInterval"}, {"onFailureRetries"}),
         ("Never", set(), {"onFailureRetries", "onSubmissionFailureRetries", "onFailureRetryInterval"}),
     ],
 )
@@ -271,6 +285,48 @@ def test_restart_policy_is_a_value(render: Render, policy: str, present: set[str
     rp = sparkapp(render(sets=(f"spark-job.restartPolicy.type={policy}",)))["spec"]["restartPolicy"]
     assert rp["type"] == policy
     assert present <= set(rp) and not absent & set(rp)
+
+
+@pytest.mark.parametrize("values_file", [CHART / "values.yaml", *CI_VALUES], ids=lambda p: p.name)
+def test_streaming_job_is_resubmitted_without_a_lifetime_cap(render: Render, values_file: Path) -> None:
+    """Outages, drains and driver kills over months must never add up to FAILED for good."""
+    rp = sparkapp(render(values_file))["spec"]["restartPolicy"]
+    # OnFailure, not Always: a drained available-now run (exit 0) stays COMPLETED
+    assert rp["type"] == "OnFailure"
+    assert rp["onFailureRetries"] == UNLIMITED
+    assert rp["onSubmissionFailureRetries"] == UNLIMITED
+    # the operator waits interval x (submissions so far): a small interval keeps that lifetime term short
+    assert 1 <= rp["onFailureRetryInterval"] <= 10
+    assert 1 <= rp["onSubmissionFailureRetryInterval"] <= 10
+
+
+def test_retry_counts_are_unlimited_or_a_number(render: Render, run_helm: Helm) -> None:
+    rp = sparkapp(render(sets=("spark-job.restartPolicy.onFailureRetries=3",)))["spec"]["restartPolicy"]
+    assert rp["onFailureRetries"] == 3 and rp["onSubmissionFailureRetries"] == UNLIMITED
+    for bad in ("forever", "-1", str(UNLIMITED + 1)):
+        result = run_helm("template", "x", str(CHART), "--set", f"spark-job.restartPolicy.onFailureRetries={bad}")
+        assert result.returncode != 0, bad
+
+
+def test_always_refused_for_an_available_now_run(run_helm: Helm) -> None:
+    """Always resubmits a driver that exited 0 at once: a drained run would drain again, forever."""
+    result = run_helm(
+        "template", "x", str(CHART),
+        "--set", "spark-job.restartPolicy.type=Always", "--set", "spark-job.job.triggerInterval=available-now",
+    )  # fmt: skip
+    assert result.returncode != 0 and "available-now" in result.stderr
+    ok = run_helm("template", "x", str(CHART), "--set", "spark-job.job.triggerInterval=available-now")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_failed_containers_keep_their_last_log_lines(kind_manifests: list[Manifest]) -> None:
+    """A permanent error's text ("article-job: invalid setting: ...", the guard's refusal) stays in
+    the pod's status as its termination message, next to the exit code the operator reports."""
+    app = sparkapp(kind_manifests)
+    for role in ("driver", "executor"):
+        template = spark_template(app, role)
+        for c in template.get("initContainers", []) + template["containers"]:
+            assert c.get("terminationMessagePolicy") == "FallbackToLogsOnError", f"{role}/{c['name']}"
 
 
 # --- reset semantics of the checkpoint PVC ----------------------------------------------------

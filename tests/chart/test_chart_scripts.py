@@ -150,7 +150,10 @@ def test_guard_fails_on_a_recreated_stream_when_told(guard_env: dict[str, str], 
 
 
 def test_guard_refuses_a_fresh_checkpoint_over_existing_outputs(guard_env: dict[str, str], s3: Any) -> None:
-    """A reinstall with a new checkpoint would append the whole stream to the earlier run's tables again."""
+    """A reinstall with a new checkpoint would append the whole stream to the earlier run's tables again.
+
+    The log here is one commit the guard cannot read: in doubt, it refuses.
+    """
     s3.put_object(
         Bucket=guard_env["S3_BUCKET_NAME"],
         Key="enriched_articles/_delta_log/00000000000000000000.json",
@@ -166,6 +169,58 @@ def test_guard_refuses_a_fresh_checkpoint_over_existing_outputs(guard_env: dict[
     # a checkpoint that exists resumes over its own outputs without complaint
     fake_checkpoint(Path(guard_env["CHECKPOINT_LOCATION"]))
     assert run(GUARD, guard_env).returncode == 0
+
+
+def create_tables_as_the_job_does(bucket: str, options: dict[str, str], s3: Any) -> None:
+    """The three outputs as `jobs.pipeline.ensure_table` leaves them before the first checkpoint.
+
+    A real Delta log whose only commit holds protocol and metadata (written by deltalake), plus
+    what delta-spark 4.4 writes besides (seen against moto): an `_staged_commits/` directory
+    marker, and for the unpartitioned table an empty Parquet file that the log never adds.
+    """
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    for table in OUTPUTS:
+        partitioned = table != "author_stats"
+        schema = pa.schema([("article_id", pa.string()), ("date", pa.string())])
+        DeltaTable.create(
+            f"s3://{bucket}/{table}",
+            schema=schema,
+            partition_by=["date"] if partitioned else None,
+            storage_options=options,
+        )
+        s3.put_object(Bucket=bucket, Key=f"{table}/_delta_log/_staged_commits/", Body=b"")
+        if not partitioned:
+            s3.put_object(Bucket=bucket, Key=f"{table}/part-00000-0-c000.snappy.parquet", Body=b"PAR1 empty")
+
+
+def test_guard_passes_over_tables_created_empty_and_refuses_once_they_hold_rows(
+    guard_env: dict[str, str], s3: Any
+) -> None:
+    """A driver that died after creating the tables and before its first checkpoint must not block
+    every later start; a fresh checkpoint over a table with rows is still refused."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from common.settings import AwsSettings
+    from ops.outputs import delta_storage_options
+
+    bucket = guard_env["S3_BUCKET_NAME"]
+    options = delta_storage_options(AwsSettings(region="us-east-1", endpoint_url=guard_env["AWS_ENDPOINT_URL"]))
+    create_tables_as_the_job_does(bucket, options, s3)
+    fresh = run(GUARD, guard_env)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    last = events(fresh)[-1]
+    assert last["event"] == "checkpoint_ok" and last["resumed"] is False
+    assert sorted(last["outputs_without_data"]) == sorted(f"s3://{bucket}/{t}/" for t in OUTPUTS)
+    rows = pa.table({"article_id": ["a1", "a2"], "date": ["2026-12-06", "2026-12-06"]})
+    write_deltalake(f"s3://{bucket}/enriched_articles", rows, mode="append", storage_options=options)
+    refused = run(GUARD, guard_env)
+    assert refused.returncode == 1, refused.stdout
+    last = events(refused)[-1]
+    assert last["event"] == "fresh_checkpoint_over_existing_outputs"
+    assert last["outputs"] == [f"s3://{bucket}/enriched_articles/"]
 
 
 def test_ready_probe(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str], tmp_path: Path) -> None:

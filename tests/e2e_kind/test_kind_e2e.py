@@ -8,7 +8,10 @@
     kubectl logs <app>-driver         "batch_completed" lines
     kubectl port-forward svc/<pub>    GET /health = 200 (and `make health`)
     helm test                         the chart's test pod passes
-    kubectl delete pod <app>-driver   the operator restarts it; every article still there exactly once
+    driver killed 6 times             pod deleted (graceful, forced), JVM kill -9, SIGTERM to PID 1, each
+                                      after a batch: the operator resubmits it every time (more kills
+                                      than a lifetime retry count of 5 allows); every article still
+                                      there exactly once
     helm upgrade --set ...            publisher and job roll; still every article exactly once
     helm uninstall --wait             no object of the release left; `make deploy` starts clean
     make kind-down                    no container left
@@ -183,6 +186,93 @@ def driver_pod() -> dict[str, Any] | None:
     pods = get_json("pods", "-l", f"spark-role=driver,sparkoperator.k8s.io/app-name={APP}")["items"]
     running = [p for p in pods if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
     return running[0] if running else None
+
+
+def app_status() -> dict[str, Any]:
+    status: dict[str, Any] = get_json("sparkapplication", APP).get("status", {})
+    return status
+
+
+def rows_batches(uid: str) -> list[dict[str, Any]]:
+    """The "batch_completed" lines with input rows in the log of the driver pod `uid` (empty if it is gone)."""
+    pod = driver_pod()
+    if pod is None or pod["metadata"]["uid"] != uid:
+        return []
+    lines = kubectl("logs", DRIVER, "-c", "spark-kubernetes-driver").splitlines()
+    found = [json.loads(x) for x in lines if x.startswith("{") and '"batch_completed"' in x]
+    return [b for b in found if b.get("input_rows")]
+
+
+# How the driver dies, in turn: its pod deleted as a node drain does (SIGTERM, grace period), its pod
+# force-deleted (gone from the API at once: "driver pod not found"), its JVM killed (exit 137), its
+# PID 1 sent SIGTERM while the pod stays (the exit code must not be 0, or the application would end
+# COMPLETED instead of being resubmitted).
+KILLS = ("delete", "force-delete", "kill-9", "sigterm", "force-delete", "kill-9")
+# Spark Operator 2.5.2 gives up after onFailureRetries failures counted over the application's life:
+# more kills than the count the chart used to set (5) would have left it FAILED.
+OLD_LIFETIME_RETRIES = 5
+JAVA_KILL = 'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = java ] && kill -9 "${d#/proc/}"; done; true'
+
+
+def kill_driver(method: str) -> None:
+    if method == "delete":
+        kubectl("delete", "pod", DRIVER, "--wait=true", timeout=200)
+    elif method == "force-delete":
+        kubectl("delete", "pod", DRIVER, "--grace-period=0", "--force", timeout=60)
+    elif method == "sigterm":  # tini (PID 1) passes it to the driver JVM
+        kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", "kill -TERM 1", timeout=60)
+    else:
+        kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", JAVA_KILL, timeout=60)
+
+
+def exit_code_of(uid: str, seconds: float = 30) -> int | None:
+    """The driver container's exit code while its pod `uid` is still there (the operator deletes it
+    before the resubmission: best effort, polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pods = get_json("pods", "-l", f"spark-role=driver,sparkoperator.k8s.io/app-name={APP}")["items"]
+        for pod in pods:
+            if pod["metadata"]["uid"] != uid:
+                continue
+            for status in pod["status"].get("containerStatuses", []):
+                terminated = status.get("state", {}).get("terminated")
+                if status["name"] == "spark-kubernetes-driver" and terminated:
+                    return int(terminated["exitCode"])
+        if not any(p["metadata"]["uid"] == uid for p in pods):
+            return None
+        time.sleep(0.5)
+    return None
+
+
+def kill_and_recover(number: int, method: str) -> dict[str, Any]:
+    """Kill the driver one way; wait for the operator's resubmission and for a batch of the new driver."""
+    old = driver_pod()
+    assert old is not None
+    old_uid = old["metadata"]["uid"]
+    t0 = time.monotonic()
+    kill_driver(method)
+    exit_code = exit_code_of(old_uid) if method in ("sigterm", "kill-9") else None
+
+    def resubmitted() -> dict[str, Any] | str | None:
+        state = app_state()
+        if state in ("COMPLETED", "FAILED"):
+            return state  # final: no resubmission will come
+        pod = driver_pod()
+        return pod if pod and pod["metadata"]["uid"] != old_uid and state == "RUNNING" else None
+
+    new = wait_for(resubmitted, 600, f"kill {number} ({method}): a new driver pod and RUNNING", 2)
+    assert isinstance(new, dict), f"kill {number} ({method}): the application ended {new}"
+    running = time.monotonic() - t0
+    new_uid = new["metadata"]["uid"]
+    wait_for(lambda: rows_batches(new_uid), 300, f"kill {number} ({method}): a batch with rows in the new driver", 3)
+    status = app_status()
+    return {
+        "driver_exit_code": exit_code,
+        "seconds_to_new_driver_running": round(running, 1),
+        "seconds_to_first_batch": round(time.monotonic() - t0, 1),
+        "executionAttempts": status.get("executionAttempts"),
+        "submissionAttempts": status.get("submissionAttempts"),
+    }
 
 
 def diagnostics() -> str:
@@ -386,6 +476,12 @@ def _loop(report: Report, aws: Any) -> None:
         ]
         assert claims == [f"{APP}-checkpoints"]
         assert pod["spec"]["serviceAccountName"] == f"{APP}-driver"
+        # spark-submit keeps the template's containers: a failure's last log lines become its message
+        policies = {
+            c["name"]: c.get("terminationMessagePolicy")
+            for c in pod["spec"]["initContainers"] + pod["spec"]["containers"]
+        }
+        assert set(policies.values()) == {"FallbackToLogsOnError"}, policies
         executors = wait_for(
             lambda: get_json("pods", "-l", f"spark-role=executor,sparkoperator.k8s.io/app-name={APP}")["items"],
             300,
@@ -437,19 +533,18 @@ def _loop(report: Report, aws: Any) -> None:
         out = helm("test", RELEASE, "--timeout", "5m", "--logs", timeout=400)
         assert "Phase:          Succeeded" in out or "Succeeded" in out, out
 
-    with report.step("driver pod deleted: the operator restarts it, every article exactly once"):
-        old = driver_pod()
-        assert old is not None
-        kubectl("delete", "pod", DRIVER, "--wait=true", timeout=200)
-        wait_for(
-            lambda: (p := driver_pod()) and p["metadata"]["uid"] != old["metadata"]["uid"] and app_state() == "RUNNING",
-            900,
-            "a new driver pod and RUNNING",
-            5,
-        )
-        guard = kubectl("logs", DRIVER, "-c", "checkpoint-guard")
-        assert '"resumed": true' in guard, guard
-        all_there_once(aws, report, "driver kill")
+    with report.step(f"driver killed {len(KILLS)} times: resubmitted each time, every article exactly once"):
+        attempts_before = app_status()["executionAttempts"]
+        for number, method in enumerate(KILLS, 1):
+            report.record(f"kill {number} ({method})", kill_and_recover(number, method))
+            if number == 1:
+                guard = kubectl("logs", DRIVER, "-c", "checkpoint-guard")
+                assert '"resumed": true' in guard, guard
+        status = app_status()
+        assert status["applicationState"]["state"] == "RUNNING", status
+        assert status["executionAttempts"] == attempts_before + len(KILLS), status
+        assert status["executionAttempts"] > OLD_LIFETIME_RETRIES + 1, "fewer kills than the old lifetime count"
+        all_there_once(aws, report, "driver kills")
 
     with report.step("helm upgrade with a changed value rolls without loss"):
         old_publisher = kubectl(

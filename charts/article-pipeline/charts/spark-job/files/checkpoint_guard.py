@@ -9,8 +9,12 @@ of the Delta writes (txnAppId, new with every new checkpoint). So:
    for LocalStack, whose restart also empties the bucket), `fail` stops with instructions
    (right for real AWS, where the outputs of the earlier stream are still in the bucket).
 2. A fresh checkpoint reads the stream again from its start and appends every article to the
-   existing tables a second time (a new txnAppId: Delta cannot tell). Over existing outputs
-   this fails, unless ALLOW_EXISTING_OUTPUTS=true.
+   existing tables a second time (a new txnAppId: Delta cannot tell). Over outputs that hold
+   data this fails, unless ALLOW_EXISTING_OUTPUTS=true. An output holds data when its Delta log
+   has committed a data file (an `add` action) or has a log checkpoint. The job creates its
+   tables empty before its queries write their first checkpoint, so a start that died in
+   between leaves tables with a log and no data (and, for an unpartitioned table, an empty
+   Parquet file the log never added): those do not count, and the next start goes ahead.
 3. It records which stream the checkpoint belongs to in CHECKPOINT_LOCATION/.stream-identity.json.
 
 Env: CHECKPOINT_LOCATION, KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL
@@ -42,13 +46,50 @@ def checkpoint_entries(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.name not in NOT_CHECKPOINT)
 
 
-def existing_outputs(s3: object, bucket: str) -> list[str]:
-    found = []
+def holds_data(s3: object, bucket: str, prefix: str) -> bool:
+    """Whether the Delta table at s3://bucket/prefix/ has committed a data file.
+
+    Its log's JSON commits are read in order until one has an `add` action; a log checkpoint
+    (written every few commits, after which old commits may be cleaned up) counts as data
+    without reading it, as does a commit that cannot be parsed: when in doubt, refuse. Objects
+    outside the log (an empty Parquet file that an interrupted table creation left, files of
+    an unfinished write) are not part of the table: Delta readers never see them.
+    """
+    log = f"{prefix}/_delta_log/"
+    commits = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=log):  # type: ignore[attr-defined]
+        for item in page.get("Contents", []):
+            name = item["Key"][len(log) :]
+            if name == "_last_checkpoint" or ".checkpoint." in name:
+                return True
+            if name.endswith(".json") and "/" not in name:
+                commits.append(item["Key"])
+    for key in sorted(commits):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+        for line in body.splitlines():
+            if not line.strip():
+                continue
+            try:
+                action = json.loads(line)
+            except ValueError:
+                return True
+            if not isinstance(action, dict) or "add" in action:
+                return True
+    return False
+
+
+def existing_outputs(s3: object, bucket: str) -> tuple[list[str], list[str]]:
+    """The outputs that hold data, and those that exist without any (created empty)."""
+    with_data, without_data = [], []
     for prefix in OUTPUTS:
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/", MaxKeys=1)  # type: ignore[attr-defined]
-        if listing.get("KeyCount", 0):
-            found.append(f"s3://{bucket}/{prefix}/")
-    return found
+        url = f"s3://{bucket}/{prefix}/"
+        if holds_data(s3, bucket, prefix):
+            with_data.append(url)
+        else:
+            listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/", MaxKeys=1)  # type: ignore[attr-defined]
+            if listing.get("KeyCount", 0):
+                without_data.append(url)
+    return with_data, without_data
 
 
 def empty(entries: list[Path]) -> None:
@@ -89,8 +130,9 @@ def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, 
         empty(entries)
         log("checkpoint_reset", checkpoint=str(root), removed=[e.name for e in entries], was_for=recorded, now=identity)
         entries = []
+    empty_outputs: list[str] = []
     if not entries:
-        outputs = existing_outputs(s3, bucket)
+        outputs, empty_outputs = existing_outputs(s3, bucket)
         if outputs and env.get("ALLOW_EXISTING_OUTPUTS", "false").lower() != "true":
             log(
                 "fresh_checkpoint_over_existing_outputs",
@@ -103,7 +145,13 @@ def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, 
     temporary = root / f"{IDENTITY}.tmp"
     temporary.write_text(json.dumps(identity))
     temporary.replace(recorded_file)
-    log("checkpoint_ok", checkpoint=str(root), resumed=bool(entries), identity=identity)
+    log(
+        "checkpoint_ok",
+        checkpoint=str(root),
+        resumed=bool(entries),
+        identity=identity,
+        **({"outputs_without_data": empty_outputs} if empty_outputs else {}),
+    )
     return 0
 
 

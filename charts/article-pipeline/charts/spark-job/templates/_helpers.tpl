@@ -55,6 +55,35 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (required "image.tag is required" .Values.image.tag) -}}
 {{- end -}}
 
+{{/*
+A retry count of restartPolicy: `unlimited` is the CRD's int32 maximum, which the operator's
+attempt counters never pass (its ShouldRetry compares them with `<=`).
+*/}}
+{{- define "spark-job.retryCount" -}}
+{{- if eq (toString .) "unlimited" -}}
+2147483647
+{{- else -}}
+{{- . | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+spec.restartPolicy of the SparkApplication. OnFailure: counts and intervals for failed runs and
+failed submissions. Always: intervals only (the operator retries without counting). Never: nothing.
+*/}}
+{{- define "spark-job.restartPolicy" -}}
+{{- $rp := .Values.restartPolicy -}}
+type: {{ $rp.type }}
+{{- if eq $rp.type "OnFailure" }}
+onFailureRetries: {{ include "spark-job.retryCount" $rp.onFailureRetries }}
+onSubmissionFailureRetries: {{ include "spark-job.retryCount" $rp.onSubmissionFailureRetries }}
+{{- end }}
+{{- if ne $rp.type "Never" }}
+onFailureRetryInterval: {{ $rp.onFailureRetryInterval | int }}
+onSubmissionFailureRetryInterval: {{ $rp.onSubmissionFailureRetryInterval | int }}
+{{- end }}
+{{- end -}}
+
 {{/* Environment shared by driver and executors (both read Kinesis / write S3). */}}
 {{- define "spark-job.env" -}}
 - name: AWS_REGION
@@ -143,6 +172,7 @@ spec:
       image: {{ include "spark-job.image" $root | quote }}
       imagePullPolicy: {{ $v.image.pullPolicy }}
       command: ["python3", "/scripts/wait_for_aws.py"]
+      terminationMessagePolicy: FallbackToLogsOnError
       securityContext:
         {{- toYaml $v.securityContext | nindent 8 }}
       env:
@@ -161,6 +191,7 @@ spec:
       image: {{ include "spark-job.image" $root | quote }}
       imagePullPolicy: {{ $v.image.pullPolicy }}
       command: ["python3", "/scripts/checkpoint_guard.py"]
+      terminationMessagePolicy: FallbackToLogsOnError
       securityContext:
         {{- toYaml $v.securityContext | nindent 8 }}
       env:
@@ -184,6 +215,11 @@ spec:
   {{- end }}
   containers:
     - name: {{ ternary "spark-kubernetes-driver" "spark-kubernetes-executor" $driver }}
+      # The tail of the log of a container that failed becomes its termination message
+      # (`kubectl describe pod`, `.status.containerStatuses[].state.terminated.message`): e.g.
+      # "article-job: invalid setting: ...". The operator's `status.applicationState.errorMessage`
+      # carries only the exit code and the kubelet's reason.
+      terminationMessagePolicy: FallbackToLogsOnError
       env:
         {{- include "spark-job.env" $root | nindent 8 }}
       securityContext:
