@@ -1,7 +1,7 @@
 """The job's two streaming queries: one Kinesis read per trigger, Delta tables out.
 
-``articles`` (the only reader of the stream): parse -> drop republished article_ids (within
-DEDUP_WINDOW) -> per micro-batch, valid rows appended to the ``enriched_articles`` table
+``articles`` (the only reader of the stream): parse -> per micro-batch, republished article_ids
+dropped (``jobs.dedup``: by arrival time within DEDUP_WINDOW, never by a watermark), valid rows appended to the ``enriched_articles`` table
 (partitioned by date) and rejected rows to ``quarantine``, each append idempotent per batch
 (Delta's ``txnAppId``/``txnVersion``, so a replayed batch is skipped by Delta itself).
 ``author_stats``: a Delta stream of ``enriched_articles`` -> 5-minute windows sliding every
@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -27,6 +28,7 @@ from pyspark.sql.streaming.readwriter import DataStreamWriter
 
 from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
 from common.logs import log_event
+from jobs.dedup import Copy, KeptCopies, TableLookup
 from jobs.kinesis.source import KinesisDataSource
 from jobs.parsing import parse_batches, parsed_arrow_schema
 from jobs.settings import JobSettings, Trigger
@@ -46,6 +48,8 @@ ENRICHED_COLUMNS = [
     "processed_at",
     "date",
 ]
+# What deduplication needs of a row (jobs.dedup.Copy).
+COPY_COLUMNS = ["article_id", "arrival_time", "shard_id", "sequence_number"]
 QUARANTINE_COLUMNS = [
     "raw_payload",
     "payload_encoding",
@@ -101,29 +105,10 @@ def parsed_stream(spark: SparkSession, source: StreamInput, query_name: str) -> 
     return parse_stream(query_stream(spark, source.data_source, query_name, source.options(query_name)))
 
 
-def articles_query(spark: SparkSession, settings: JobSettings, source: StreamInput) -> DataFrame:
-    """Enriched and quarantined rows, republished article_ids dropped.
-
-    Duplicates come from producer retries, which land seconds apart, so deduplication keys on
-    Kinesis arrival time with a ``DEDUP_WINDOW`` watermark, not on published_at: an article
-    published long ago but arriving now is never treated as late and dropped. Rejected rows get
-    a unique key (shard, sequence) so every one of them reaches quarantine/.
-    """
-    parsed = parsed_stream(spark, source, "articles")
-    keyed = parsed.withColumn(
-        "dedup_key",
-        F.coalesce(
-            F.col("article_id"),
-            F.concat_ws(
-                ":",
-                F.lit("rejected"),
-                "shard_id",
-                "sequence_number",
-                F.coalesce(F.col("sub_sequence_number").cast("string"), F.lit("")),
-            ),
-        ),
-    )
-    return keyed.withWatermark("arrival_time", settings.dedup_window.spark).dropDuplicatesWithinWatermark(["dedup_key"])
+def articles_query(spark: SparkSession, source: StreamInput) -> DataFrame:
+    """Parsed rows of the stream, one per Kinesis (user) record; republished ids are dropped per batch
+    (``ArticlesBatchWriter``, ``jobs.dedup``), so no watermark ever decides whether an article exists."""
+    return parsed_stream(spark, source, "articles")
 
 
 def enriched_rows(parsed: DataFrame) -> DataFrame:
@@ -175,6 +160,10 @@ class ArticlesBatchWriter:
     checkpoint_dir: str
     # VACUUM every this many compactions (every 1,000 batches by default): replaced files wait 7 days anyway.
     vacuum_every_compactions: int = 10
+    kept: KeptCopies = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kept = KeptCopies(horizon_us=self.settings.dedup_window.milliseconds * 1000)
 
     def compact(self, spark: SparkSession, batch_id: int) -> None:
         """OPTIMIZE the three tables every ``COMPACT_EVERY_BATCHES`` batches, in this driver; VACUUM every
@@ -218,29 +207,84 @@ class ArticlesBatchWriter:
         return round((time.monotonic() - started) * 1000, 1)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        """Counting first computes and caches the batch; a table with no rows in it gets no commit."""
+        """One pass computes and caches the batch; duplicates are dropped; a table with no rows gets no commit."""
         stamped = batch.withColumn("processed_at", F.current_timestamp()).persist()
         try:
-            counts = {
-                row["rejected"]: row["count"]
-                for row in stamped.groupBy(F.col("error_reason").isNotNull().alias("rejected")).count().collect()
-            }
+            import pyarrow.compute as pc
+
+            rows = stamped.select(*COPY_COLUMNS, "error_reason").toArrow()
+            rejected = pc.is_valid(rows.column("error_reason"))
+            quarantined = int(pc.sum(rejected).as_py() or 0)
+            decision = self.kept.decide(copies_of(rows.filter(pc.invert(rejected))), self._table_lookup(stamped))
+            enriched = rows.num_rows - quarantined - len(decision.dropped)
             write_ms = {}
-            if counts.get(False):
-                write_ms[ENRICHED_ARTICLES] = self.append(enriched_rows(stamped), ENRICHED_ARTICLES, batch_id)
-            if counts.get(True):
+            if enriched:
+                valid = without_copies(enriched_rows(stamped), decision.dropped)
+                write_ms[ENRICHED_ARTICLES] = self.append(valid, ENRICHED_ARTICLES, batch_id)
+            if quarantined:
                 write_ms[QUARANTINE] = self.append(quarantine_rows(stamped), QUARANTINE, batch_id)
             log_event(
                 logger,
                 "articles_batch_written",
                 batch=batch_id,
-                enriched=counts.get(False, 0),
-                quarantined=counts.get(True, 0),
+                enriched=enriched,
+                quarantined=quarantined,
+                duplicates_dropped=len(decision.dropped),
+                dedup_table_lookups=decision.table_lookups,
+                dedup_cached_copies=len(self.kept),
                 write_ms=write_ms,
             )
         finally:
             stamped.unpersist()
         self.compact(batch.sparkSession, batch_id)
+
+    def _table_lookup(self, frame: DataFrame) -> TableLookup:
+        return kept_copies_in_table(frame.sparkSession, self.settings.table_path(ENRICHED_ARTICLES))
+
+
+def copies_of(rows: Any) -> list[Copy]:
+    """``Copy`` per row of an Arrow table with ``COPY_COLUMNS`` (arrival as microseconds)."""
+    import pyarrow as pa
+
+    arrivals = rows.column("arrival_time").cast(pa.int64()).to_pylist()
+    return [
+        Copy(arrival, shard, sequence, article_id)
+        for article_id, arrival, shard, sequence in zip(
+            rows.column("article_id").to_pylist(),
+            arrivals,
+            rows.column("shard_id").to_pylist(),
+            rows.column("sequence_number").to_pylist(),
+            strict=True,
+        )
+    ]
+
+
+def kept_copies_in_table(spark: SparkSession, path: str) -> TableLookup:
+    """``TableLookup`` over the Delta table at ``path``: its rows by arrival range (Delta skips files by stats)."""
+
+    def lookup(from_us: int, until_us: int | None, article_ids: Sequence[str]) -> list[Copy]:
+        rows = spark.read.format("delta").load(path).where(F.col("arrival_time") >= F.timestamp_micros(F.lit(from_us)))
+        if until_us is not None:
+            rows = rows.where(F.col("arrival_time") < F.timestamp_micros(F.lit(until_us)))
+        if article_ids:
+            wanted = spark.createDataFrame([(article_id,) for article_id in article_ids], "article_id string")
+            rows = rows.join(F.broadcast(wanted), "article_id", "left_semi")
+        return copies_of(rows.select(*COPY_COLUMNS).toArrow())
+
+    return lookup
+
+
+def without_copies(rows: DataFrame, dropped: list[Copy]) -> DataFrame:
+    """``rows`` minus the records of ``dropped`` (matched on shard, sequence number and article_id)."""
+    if not dropped:
+        return rows
+    keys = rows.sparkSession.createDataFrame(
+        [(copy.shard_id, copy.sequence_number, copy.article_id) for copy in dropped],
+        "shard_id string, sequence_number string, article_id string",
+    )
+    return rows.join(F.broadcast(keys), ["shard_id", "sequence_number", "article_id"], "left_anti").select(
+        *ENRICHED_COLUMNS
+    )
 
 
 def author_stats_query(spark: SparkSession, settings: JobSettings) -> DataFrame:
@@ -282,7 +326,7 @@ def query_starters(
     ``source`` defaults to the Kinesis stream of ``settings`` (the benchmarks pass another).
     """
     source = source or kinesis_input(settings)
-    articles = articles_query(spark, settings, source)
+    articles = articles_query(spark, source)
     stamped = articles.withColumn("processed_at", F.current_timestamp())
     ensure_table(enriched_rows(stamped), settings.table_path(ENRICHED_ARTICLES), ["date"])
     ensure_table(quarantine_rows(stamped), settings.table_path(QUARANTINE), ["date"])
