@@ -12,7 +12,12 @@ fields are ignored and never make a record fail.
 ``parse_record`` is total: for any bytes it returns either an ``Article`` or a ``Rejection``
 with a machine-readable ``reason`` and a human ``detail``; it never raises. Reasons:
 invalid_utf8, invalid_json, not_an_object, missing_field, null_field, wrong_type,
-invalid_article_id, empty_body, oversized_field, unparseable_timestamp, timestamp_out_of_range.
+invalid_article_id, empty_body, oversized_field, unparseable_timestamp, timestamp_out_of_range,
+event_time_ahead.
+
+Event time has a bounded lead over arrival: ``published_at`` more than ``max_event_time_lead``
+(``MAX_EVENT_TIME_LEAD``, by default ``WATERMARK_DELAY``) after the record's Kinesis arrival is
+rejected, so one producer's fast clock can never move the windows' watermark past on-time articles.
 
 Word count (``count_words``): a word is a maximal run of Unicode letters and digits; an apostrophe (' or ’) between two
 such runs joins them ("don't", "rock'n'roll" are one word each). Everything else separates
@@ -51,8 +56,8 @@ MAX_FIELD_CHARS = {
     "body": 1_000_000,
 }
 EARLIEST_EVENT_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# Event times may run ahead of Kinesis arrival by clock skew, not by more than a day.
-MAX_EVENT_TIME_AHEAD = timedelta(days=1)
+# How far published_at may run ahead of Kinesis arrival (clock skew), unless a setting says otherwise.
+DEFAULT_MAX_EVENT_TIME_LEAD = timedelta(minutes=2)
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
@@ -126,30 +131,34 @@ def _check_fields(document: dict[str, Any]) -> None:
             )
 
 
-def _event_time(text: str, arrival_time: datetime) -> datetime:
-    """``published_at`` in UTC, between 1970 and a day after the record's arrival."""
+def _event_time(text: str, arrival_time: datetime, max_lead: timedelta) -> datetime:
+    """``published_at`` in UTC, from 1970 to ``max_lead`` after the record's arrival."""
     published_at = _parse_time(text)
     if published_at is None:
         raise _Invalid("unparseable_timestamp", f"published_at {text[:64]!r} is not an RFC 3339 time with an offset")
+    if published_at < EARLIEST_EVENT_TIME:
+        raise _Invalid("timestamp_out_of_range", f"published_at {published_at.isoformat()} is before 1970")
     arrival = arrival_time if arrival_time.tzinfo else arrival_time.replace(tzinfo=timezone.utc)
-    if published_at < EARLIEST_EVENT_TIME or published_at > arrival + MAX_EVENT_TIME_AHEAD:
+    if published_at > arrival + max_lead:
         raise _Invalid(
-            "timestamp_out_of_range",
-            f"published_at {published_at.isoformat()} is before 1970 or more than a day after arrival "
-            f"({arrival.isoformat()})",
+            "event_time_ahead",
+            f"published_at {published_at.isoformat()} is {published_at - arrival} after the record's arrival "
+            f"({arrival.isoformat()}); at most {max_lead} (MAX_EVENT_TIME_LEAD) is accepted: check the producer's clock",
         )
     return published_at
 
 
-def parse_record(data: bytes, arrival_time: datetime) -> Article | Rejection:
+def parse_record(
+    data: bytes, arrival_time: datetime, max_event_time_lead: timedelta = DEFAULT_MAX_EVENT_TIME_LEAD
+) -> Article | Rejection:
     """Validate one record's bytes against the article contract (see the module docstring)."""
     try:
-        return _article(data, arrival_time)
+        return _article(data, arrival_time, max_event_time_lead)
     except _Invalid as invalid:
         return invalid.rejection
 
 
-def _article(data: bytes, arrival_time: datetime) -> Article:
+def _article(data: bytes, arrival_time: datetime, max_event_time_lead: timedelta) -> Article:
     document = _document(data)
     _check_fields(document)
     try:
@@ -160,7 +169,7 @@ def _article(data: bytes, arrival_time: datetime) -> Article:
         raise _Invalid("null_field", "required field 'author' is blank")
     if not document["body"].strip():
         raise _Invalid("empty_body", "field 'body' is empty")
-    published_at = _event_time(document["published_at"], arrival_time)
+    published_at = _event_time(document["published_at"], arrival_time, max_event_time_lead)
     return Article(
         article_id=article_id,
         author=document["author"].strip(),

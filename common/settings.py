@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlparse
 
@@ -68,6 +69,10 @@ class Duration:
     @property
     def seconds(self) -> float:
         return self.milliseconds / 1000
+
+    @property
+    def as_timedelta(self) -> timedelta:
+        return timedelta(milliseconds=self.milliseconds)
 
     @property
     def spark(self) -> str:
@@ -159,6 +164,20 @@ class EnvReader:
         if duration < minimum:
             raise SettingError(f"{name} must be at least {minimum}, got {self.string(name, default)!r}")
         return duration
+
+    def max_event_time_lead(self) -> Duration:
+        """``MAX_EVENT_TIME_LEAD``: how far ``published_at`` may run ahead of arrival (default ``WATERMARK_DELAY``).
+
+        With the lead at most the watermark delay, the newest event time minus the delay stays at or
+        before the newest arrival: an article from a fast clock cannot make on-time articles late.
+        """
+        one_day = Duration(86_400_000)
+        if self.optional_string("MAX_EVENT_TIME_LEAD") is None:
+            return min(self.duration("WATERMARK_DELAY", "2 minutes"), one_day)
+        lead = self.duration("MAX_EVENT_TIME_LEAD", "2 minutes")
+        if lead > one_day:
+            raise SettingError(f"MAX_EVENT_TIME_LEAD must be at most 1 day, got {lead}")
+        return lead
 
     def bind(self, name: str, default: str) -> str:
         """A ``host:port`` to listen on (the port 1-65535)."""

@@ -7,9 +7,10 @@ article columns or the error columns (``common.contract.parse_record`` decides),
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
-from common.contract import Article, Rejection, parse_record, raw_payload
+from common.contract import DEFAULT_MAX_EVENT_TIME_LEAD, Article, Rejection, parse_record, raw_payload
 
 
 def parsed_arrow_schema() -> Any:
@@ -38,7 +39,9 @@ def parsed_arrow_schema() -> Any:
     )
 
 
-def parse_batches(batches: Iterator[Any]) -> Iterator[Any]:
+def parse_batches(
+    batches: Iterator[Any], max_event_time_lead: timedelta = DEFAULT_MAX_EVENT_TIME_LEAD
+) -> Iterator[Any]:
     """``mapInArrow`` function: source rows in, one parsed-or-rejected row out per record."""
     import pyarrow as pa
 
@@ -48,7 +51,7 @@ def parse_batches(batches: Iterator[Any]) -> Iterator[Any]:
         source = batch.to_pydict()
         for index, data in enumerate(source["data"]):
             arrival = source["arrival_time"][index]
-            outcome = parse_record(data, arrival)
+            outcome = parse_record(data, arrival, max_event_time_lead)
             article = outcome if isinstance(outcome, Article) else None
             rejection = outcome if isinstance(outcome, Rejection) else None
             payload, encoding = raw_payload(data) if rejection else (None, None)

@@ -11,12 +11,14 @@ Delta sink once the watermark passes a window's end (exactly once through its ch
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -83,9 +85,10 @@ def query_stream(
     return spark.readStream.format(format_name).options(**options).load()
 
 
-def parse_stream(raw: DataFrame) -> DataFrame:
+def parse_stream(raw: DataFrame, max_event_time_lead: timedelta) -> DataFrame:
     """Source rows parsed into articles or rejections, one row per Kinesis (user) record."""
-    return raw.mapInArrow(parse_batches, from_arrow_schema(parsed_arrow_schema()))
+    parse = functools.partial(parse_batches, max_event_time_lead=max_event_time_lead)
+    return raw.mapInArrow(parse, from_arrow_schema(parsed_arrow_schema()))
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,11 @@ def kinesis_input(settings: JobSettings) -> StreamInput:
     return StreamInput(KinesisDataSource, settings.source_options)
 
 
-def parsed_stream(spark: SparkSession, source: StreamInput, query_name: str) -> DataFrame:
-    return parse_stream(query_stream(spark, source.data_source, query_name, source.options(query_name)))
-
-
-def articles_query(spark: SparkSession, source: StreamInput) -> DataFrame:
+def articles_query(spark: SparkSession, settings: JobSettings, source: StreamInput) -> DataFrame:
     """Parsed rows of the stream, one per Kinesis (user) record; republished ids are dropped per batch
     (``ArticlesBatchWriter``, ``jobs.dedup``), so no watermark ever decides whether an article exists."""
-    return parsed_stream(spark, source, "articles")
+    raw = query_stream(spark, source.data_source, "articles", source.options("articles"))
+    return parse_stream(raw, settings.max_event_time_lead.as_timedelta)
 
 
 def enriched_rows(parsed: DataFrame) -> DataFrame:
@@ -326,7 +326,7 @@ def query_starters(
     ``source`` defaults to the Kinesis stream of ``settings`` (the benchmarks pass another).
     """
     source = source or kinesis_input(settings)
-    articles = articles_query(spark, source)
+    articles = articles_query(spark, settings, source)
     stamped = articles.withColumn("processed_at", F.current_timestamp())
     ensure_table(enriched_rows(stamped), settings.table_path(ENRICHED_ARTICLES), ["date"])
     ensure_table(quarantine_rows(stamped), settings.table_path(QUARANTINE), ["date"])

@@ -76,6 +76,7 @@ class JobSettings:
     app_name: str
     starting_position: StartingPosition
     watermark_delay: Duration
+    max_event_time_lead: Duration  # published_at further ahead of arrival is quarantined (event_time_ahead)
     dedup_window: Duration
     trigger: Trigger
     author_stats_trigger: Trigger
@@ -131,6 +132,7 @@ class JobSettings:
                 "STARTING_POSITION", env.string("STARTING_POSITION", "TRIM_HORIZON")
             ),
             watermark_delay=env.duration("WATERMARK_DELAY", "2 minutes"),
+            max_event_time_lead=env.max_event_time_lead(),
             dedup_window=env.duration("DEDUP_WINDOW", "10 minutes", minimum=Duration(1000)),
             trigger=trigger,
             author_stats_trigger=author_stats_trigger(env, trigger),

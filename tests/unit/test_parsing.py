@@ -74,7 +74,7 @@ def test_bytes_that_are_not_an_object_are_rejected(payload: bytes, reason: str) 
         ({"published_at": "2026-11-23T11:58:00"}, "unparseable_timestamp", "published_at"),
         ({"published_at": "2026-13-45T99:00:00Z"}, "unparseable_timestamp", "published_at"),
         ({"published_at": "1969-12-31T23:59:59Z"}, "timestamp_out_of_range", "published_at"),
-        ({"published_at": "2126-01-01T00:00:00Z"}, "timestamp_out_of_range", "published_at"),
+        ({"published_at": "2126-01-01T00:00:00Z"}, "event_time_ahead", "published_at"),
     ],
 )
 def test_contract_violations_have_a_reason_naming_the_field(change: dict, reason: str, field: str) -> None:
@@ -82,6 +82,23 @@ def test_contract_violations_have_a_reason_naming_the_field(change: dict, reason
     assert isinstance(outcome, Rejection), outcome
     assert outcome.reason == reason
     assert field in outcome.detail
+
+
+def test_event_time_may_lead_arrival_by_the_setting_and_no_more() -> None:
+    """A fast producer clock within MAX_EVENT_TIME_LEAD is accepted; beyond it the record is quarantined."""
+    from datetime import timedelta
+
+    def at(lead: timedelta, max_lead: timedelta | None = None) -> Article | Rejection:
+        published = (ARRIVAL + lead).isoformat().replace("+00:00", "Z")
+        data = json.dumps({**VALID, "published_at": published}).encode()
+        return parse_record(data, ARRIVAL) if max_lead is None else parse_record(data, ARRIVAL, max_lead)
+
+    assert isinstance(at(timedelta(minutes=2)), Article), "the default lead is WATERMARK_DELAY's default"
+    ahead = at(timedelta(minutes=2, milliseconds=1))
+    assert isinstance(ahead, Rejection) and ahead.reason == "event_time_ahead"
+    assert "MAX_EVENT_TIME_LEAD" in ahead.detail and "clock" in ahead.detail
+    assert isinstance(at(timedelta(hours=23)), Rejection), "a day ahead is no longer accepted"
+    assert isinstance(at(timedelta(minutes=9), timedelta(minutes=10)), Article)
 
 
 @pytest.mark.parametrize("field", ["article_id", "author", "published_at", "body"])

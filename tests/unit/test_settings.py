@@ -142,6 +142,14 @@ def test_a_bad_log_level_fails_before_anything_starts(settings_class: str) -> No
     assert reader.from_env({"LOG_LEVEL": "warning"}).log_level == "WARNING"
 
 
+def test_the_event_time_lead_follows_the_watermark_delay_unless_set() -> None:
+    assert JobSettings.from_env({}).max_event_time_lead == Duration(120_000)
+    assert JobSettings.from_env({"WATERMARK_DELAY": "10 minutes"}).max_event_time_lead == Duration(600_000)
+    assert JobSettings.from_env({"MAX_EVENT_TIME_LEAD": "30 seconds"}).max_event_time_lead == Duration(30_000)
+    with pytest.raises(SettingError, match="MAX_EVENT_TIME_LEAD"):
+        JobSettings.from_env({"MAX_EVENT_TIME_LEAD": "2 days"})
+
+
 def test_a_sub_second_watermark_is_kept_not_truncated() -> None:
     assert JobSettings.from_env({"WATERMARK_DELAY": "500ms"}).watermark_delay.spark == "500 milliseconds"
     assert JobSettings.from_env({"WATERMARK_DELAY": "2 minutes"}).watermark_delay.spark == "120000 milliseconds"
