@@ -1,7 +1,8 @@
 """``python -m publisher`` / ``article-publisher``: validate settings, then serve with gunicorn.
 
 One worker process (the publishing thread lives in it) with a few threads for the probes.
-gunicorn's graceful SIGTERM lets the worker exit normally, which flushes the buffer.
+gunicorn's graceful SIGTERM lets the worker exit normally, which flushes the buffer within
+``PUBLISHER_GRACEFUL_TIMEOUT``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Bodies are 1-12 paragraphs of 2-8 sentences (roughly 30 to 1,500 words), drawn from a pool
 of Faker sentences made once, so generating thousands of articles a second stays cheap.
 Authors come from a bounded set so each sliding window holds several articles per author.
+A seed makes the content reproducible (titles, authors, bodies, categories, slugs); the
+``article_id`` is a random UUID4 regardless (``os.urandom``), so restarts and replicas
+started with the same seed never publish the same id twice.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class ArticleGenerator:
         self._domain = faker.domain_name()
 
     def body(self) -> str:
+        """A body of 1-12 paragraphs of 2-8 sentences."""
         paragraphs = []
         for _ in range(self._random.randint(1, 12)):
             paragraphs.append(" ".join(self._random.choices(self._sentences, k=self._random.randint(2, 8))))
@@ -39,7 +43,7 @@ class ArticleGenerator:
 
     def article(self, published_at: datetime | None = None) -> dict[str, Any]:
         """One article; ``published_at`` defaults to now (UTC)."""
-        article_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        article_id = str(uuid.uuid4())
         when = (published_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
         return {
             "article_id": article_id,

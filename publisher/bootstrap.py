@@ -1,7 +1,8 @@
 """Start-up of the publisher process: ``gunicorn 'publisher.bootstrap:build()'`` (see ``publisher.__main__``).
 
 Reads the settings, configures logging, makes sure the stream and bucket exist, starts the
-publishing thread (stopped and flushed at exit), then hands the pieces to ``create_app``.
+publishing thread (stopped and flushed at exit, within ``PUBLISHER_GRACEFUL_TIMEOUT``), then
+hands the pieces to ``create_app``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from publisher.settings import PublisherSettings
 logger = logging.getLogger("publisher.bootstrap")
 # A short retry deadline keeps the publishing loop responsive; unsent articles stay buffered.
 _WRITER_RETRY_DEADLINE_SECONDS = 2.0
+# The flush at exit ends this long before gunicorn's graceful timeout kills the worker, so the
+# worker still logs what stayed unsent and exits by itself.
+_EXIT_MARGIN_SECONDS = 1.0
 
 
 def build(settings: PublisherSettings | None = None) -> Flask:
@@ -56,7 +60,7 @@ def build(settings: PublisherSettings | None = None) -> Flask:
         )
     )
     service.start()
-    atexit.register(service.stop)
+    atexit.register(service.stop, settings.graceful_timeout.seconds - _EXIT_MARGIN_SECONDS)
     log_event(
         logger,
         "publisher_started",

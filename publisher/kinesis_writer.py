@@ -1,10 +1,11 @@
 """Publishing records to Kinesis with ``PutRecords``: batching, partial-failure retries, backoff.
 
-``KinesisWriter.put`` splits records into calls of at most 500 records and 5 MiB, sends each,
+``KinesisWriter.put_each`` splits records into calls of at most 500 records and 5 MiB, sends each,
 and re-sends only the records a call reports as failed (throttled or internal error), with
-exponential backoff and full jitter, until all are accepted or the deadline passes. Records
-still failing then are returned to the caller, which keeps them buffered: nothing accepted
-by the publisher is dropped.
+exponential backoff and full jitter, until all are accepted or the deadline passes. It answers
+one ``PutResult`` per record: the shard and sequence number Kinesis stored it under, or the
+error of its last attempt. ``put`` returns just the records still failing, which the publishing
+loop keeps buffered: nothing accepted by the publisher is dropped.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ logger = logging.getLogger("publisher.kinesis")
 
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
+# Kinesis refuses a record whose data plus partition key exceed 1 MiB (and with it the whole call).
+MAX_RECORD_BYTES = 1024 * 1024
 BASE_BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -36,6 +39,27 @@ class Record:
     @property
     def size(self) -> int:
         return len(self.data) + len(self.partition_key.encode())
+
+
+@dataclass(frozen=True)
+class PutResult:
+    """Kinesis' answer for one record: where it was stored, or the error of its last attempt."""
+
+    shard_id: str | None = None
+    sequence_number: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.error_code is None
+
+
+def _result(entry: dict[str, Any]) -> PutResult:
+    """One entry of a PutRecords response as a ``PutResult``."""
+    if "ErrorCode" in entry:
+        return PutResult(error_code=str(entry["ErrorCode"]), error_message=str(entry.get("ErrorMessage", "")))
+    return PutResult(shard_id=str(entry["ShardId"]), sequence_number=str(entry["SequenceNumber"]))
 
 
 @dataclass
@@ -85,8 +109,8 @@ class KinesisWriter:
         self.on_call = on_call
         self._lock = threading.Lock()
 
-    def _send(self, batch: list[Record]) -> list[Record]:
-        """One PutRecords call; returns the records it did not accept."""
+    def _send(self, batch: list[Record]) -> list[PutResult]:
+        """One PutRecords call; one result per record of ``batch``, in order."""
         started = time.monotonic()
         try:
             response = self.client.put_records(
@@ -100,31 +124,45 @@ class KinesisWriter:
                     self.stats.throttled += len(batch)
             if self.on_call:
                 self.on_call(time.monotonic() - started, 0, len(batch))
-            return batch
-        failed = [record for record, result in zip(batch, response["Records"], strict=True) if "ErrorCode" in result]
-        throttled = sum(1 for result in response["Records"] if result.get("ErrorCode") in THROTTLE_CODES)
+            return [
+                PutResult(error_code=error_code(error) or type(error).__name__, error_message=str(error)[:500])
+            ] * len(batch)
+        results = [_result(entry) for entry in response["Records"]]
+        failed = sum(1 for result in results if not result.stored)
+        throttled = sum(1 for result in results if result.error_code in THROTTLE_CODES)
         with self._lock:
-            self.stats.published += len(batch) - len(failed)
+            self.stats.published += len(batch) - failed
             self.stats.throttled += throttled
             self.stats.last_publish_time = time.time()
             if failed:
-                codes = sorted({r.get("ErrorCode", "") for r in response["Records"] if "ErrorCode" in r})
-                self.stats.last_error = f"{len(failed)} of {len(batch)} records failed: {', '.join(codes)}"
+                codes = sorted({result.error_code or "" for result in results if not result.stored})
+                self.stats.last_error = f"{failed} of {len(batch)} records failed: {', '.join(codes)}"
         if self.on_call:
-            self.on_call(time.monotonic() - started, len(batch) - len(failed), len(failed))
-        return failed
+            self.on_call(time.monotonic() - started, len(batch) - failed, failed)
+        return results
 
     def put(self, records: Sequence[Record]) -> list[Record]:
         """Publish ``records``; returns those still failing after the retry deadline (order kept)."""
-        pending = list(records)
+        return [record for record, result in zip(records, self.put_each(records), strict=True) if not result.stored]
+
+    def put_each(self, records: Sequence[Record]) -> list[PutResult]:
+        """Publish ``records``, re-sending failed ones until the retry deadline; one result per record, in order."""
+        results: dict[int, PutResult] = {}
+        pending = list(range(len(records)))
         deadline = time.monotonic() + self.retry_deadline_seconds
         attempt = 0
         while pending:
-            failed: list[Record] = []
-            for batch in chunk_records(pending):
-                failed.extend(self._send(batch))
+            failed: list[int] = []
+            sent = 0
+            for call in chunk_records([records[index] for index in pending]):
+                indices = pending[sent : sent + len(call)]
+                sent += len(call)
+                for index, result in zip(indices, self._send(call), strict=True):
+                    results[index] = result
+                    if not result.stored:
+                        failed.append(index)
             if not failed:
-                return []
+                break
             attempt += 1
             with self._lock:
                 self.stats.retried += len(failed)
@@ -133,7 +171,7 @@ class KinesisWriter:
                 log_event(
                     logger, "put_records_gave_up", logging.WARNING, records=len(failed), error=self.stats.last_error
                 )
-                return failed
+                break
             backoff = min(remaining, full_jitter_backoff(attempt, self.rng, BASE_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS))
             log_event(
                 logger,
@@ -146,4 +184,4 @@ class KinesisWriter:
             )
             self.sleep(backoff)
             pending = failed
-        return []
+        return [results[index] for index in range(len(records))]

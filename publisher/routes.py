@@ -1,17 +1,18 @@
-"""The publisher's HTTP API, as a Blueprint; ``create_app`` registers it.
+"""The publisher's HTTP API, as a Blueprint; ``create_app`` registers it (docs/publisher-api.md).
 
 ``GET /health`` (readiness: 200 when the stream is reachable and publishing is not stalled,
 else 503), ``GET /health/live`` (liveness: 200 while the process serves, even when Kinesis is
-briefly down), ``GET /metrics`` (Prometheus), ``POST /articles`` (publish the given articles, validated against
-the data contract; 400 with a JSON error when invalid; needs ``Authorization: Bearer`` with
-``PUBLISHER_API_TOKEN``, 401 without it, 403 when no token is configured; bodies over
-``MAX_REQUEST_BYTES`` get 413).
+briefly down), ``GET /metrics`` (Prometheus), ``POST /articles``: publish the given articles,
+validated against the data contract and sent as UTF-8 JSON. Needs ``Authorization: Bearer``
+with ``PUBLISHER_API_TOKEN`` (401 without it, 403 when no token is configured). 400 names the
+first invalid article; 413 names the articles over Kinesis' 1 MiB record limit (nothing is
+sent), and bodies over ``MAX_REQUEST_BYTES`` get 413 too. 202 when Kinesis stored every
+article, else 503; both carry one result per article (shard and sequence number, or error).
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,8 +23,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
 from common.contract import Rejection, parse_record
+from publisher.kinesis_writer import MAX_RECORD_BYTES, PutResult, Record
 from publisher.metrics import PublisherMetrics
-from publisher.service import PublisherService, encode
+from publisher.service import PublisherService, article_data
 
 MAX_POSTED_ARTICLES = 500
 # 500 articles of a few KB each fit easily; anything larger is refused (413) before it is read.
@@ -92,8 +94,74 @@ def _refused() -> tuple[Response, int] | None:
     return None
 
 
+def _record(article: Any, now: datetime) -> Record | Rejection:
+    """The Kinesis record of one posted article, or why the data contract refuses it."""
+    try:
+        data = article_data(article)
+    except UnicodeEncodeError as error:
+        return Rejection(
+            "invalid_utf8", f"the article holds a lone surrogate, which UTF-8 cannot encode: {error.reason}"
+        )
+    outcome = parse_record(data, now)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return Record(partition_key=article["article_id"], data=data)
+
+
+def _line(index: int, record: Record, result: PutResult) -> dict[str, Any]:
+    """One article's line of the answer: where Kinesis stored it, or why it did not."""
+    line: dict[str, Any] = {"index": index, "article_id": record.partition_key}
+    if result.stored:
+        return {**line, "status": "stored", "shard_id": result.shard_id, "sequence_number": result.sequence_number}
+    return {**line, "status": "failed", "error_code": result.error_code, "error_message": result.error_message}
+
+
+def _records(articles: list[Any]) -> list[Record] | tuple[Response, int]:
+    """The posted articles as Kinesis records, or the answer refusing them all: 400 (invalid) or 413 (oversized)."""
+    now = datetime.now(timezone.utc)
+    records: list[Record] = []
+    for index, article in enumerate(articles):
+        outcome = _record(article, now)
+        if isinstance(outcome, Rejection):
+            return jsonify({"error": outcome.detail, "reason": outcome.reason, "index": index}), 400
+        records.append(outcome)
+    oversized = [
+        {"index": i, "bytes": record.size} for i, record in enumerate(records) if record.size > MAX_RECORD_BYTES
+    ]
+    if oversized:
+        indices = ", ".join(str(entry["index"]) for entry in oversized)
+        return jsonify(
+            {
+                "error": f"article(s) {indices} exceed Kinesis' record limit of {MAX_RECORD_BYTES} bytes "
+                "(UTF-8 JSON plus article_id); nothing was published",
+                "status": 413,
+                "oversized": oversized,
+                "limit_bytes": MAX_RECORD_BYTES,
+            }
+        ), 413
+    return records
+
+
+def _published(records: list[Record]) -> tuple[Response, int]:
+    """Send ``records``: 202 when Kinesis stored every one, else 503; both with one result per article."""
+    results = _publisher().service.writer.put_each(records)
+    lines = [_line(index, record, result) for index, (record, result) in enumerate(zip(records, results, strict=True))]
+    failed = [line["index"] for line in lines if line["status"] == "failed"]
+    if failed:
+        return jsonify(
+            {
+                "error": f"Kinesis did not accept {len(failed)} of {len(records)} articles; resend only those in 'failed'",
+                "published": len(records) - len(failed),
+                "failed": failed,
+                "results": lines,
+            }
+        ), 503
+    return jsonify({"published": len(records), "results": lines}), 202
+
+
 @api.post("/articles")
 def publish_articles() -> tuple[Response, int]:
+    """Publish the posted article or list of articles (see the module docstring for the answers)."""
     refused = _refused()
     if refused is not None:
         return refused
@@ -102,17 +170,8 @@ def publish_articles() -> tuple[Response, int]:
         return jsonify({"error": "body must be a JSON article object or a list of them"}), 400
     if not 1 <= len(articles) <= MAX_POSTED_ARTICLES:
         return jsonify({"error": f"send between 1 and {MAX_POSTED_ARTICLES} articles per request"}), 400
-    now = datetime.now(timezone.utc)
-    for index, article in enumerate(articles):
-        outcome = parse_record(json.dumps(article).encode(), now)
-        if isinstance(outcome, Rejection):
-            return jsonify({"error": outcome.detail, "reason": outcome.reason, "index": index}), 400
-    writer = _publisher().service.writer
-    if writer.put([encode(article) for article in articles]):
-        return jsonify(
-            {"error": "Kinesis did not accept the articles; retry later", "detail": writer.stats.last_error}
-        ), 503
-    return jsonify({"published": len(articles)}), 202
+    records = _records(articles)
+    return records if isinstance(records, tuple) else _published(records)
 
 
 def json_error(error: HTTPException) -> tuple[Response, int]:

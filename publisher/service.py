@@ -1,8 +1,9 @@
 """The publishing loop: generate articles at a steady rate, buffer, flush with PutRecords.
 
 Runs in one background thread. Articles generated but not yet accepted by Kinesis stay in
-the buffer (bounded) and are retried; ``stop()`` flushes the buffer before returning, so a
-SIGTERM loses nothing the publisher has generated.
+the buffer (bounded) and are retried; ``stop(timeout)`` keeps flushing the buffer until it is
+empty or the timeout passes, so a SIGTERM within the graceful timeout loses nothing the
+publisher has generated.
 """
 
 from __future__ import annotations
@@ -29,8 +30,17 @@ MAX_BUFFERED = 50_000
 STALL_SECONDS = 15.0
 
 
+def article_data(article: Any) -> bytes:
+    """An article as compact UTF-8 JSON with non-ASCII text as is (2-4 bytes a character; a ``\\u`` escape takes 6).
+
+    Raises ``UnicodeEncodeError`` for a lone surrogate, which UTF-8 cannot encode.
+    """
+    return json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def encode(article: dict[str, Any]) -> Record:
-    return Record(partition_key=article["article_id"], data=json.dumps(article, separators=(",", ":")).encode())
+    """The Kinesis record of an article: its UTF-8 JSON, keyed by ``article_id``."""
+    return Record(partition_key=article["article_id"], data=article_data(article))
 
 
 @dataclass
@@ -78,10 +88,17 @@ class PublisherService:
             self._buffer.append(encode(self.generator.article()))
             self.generated += 1
 
-    def flush(self) -> None:
-        """Send what is buffered; records Kinesis did not accept stay at the front of the buffer."""
-        with self._flush_lock:
-            while self._buffer:
+    def flush(self, deadline: float | None = None) -> None:
+        """Send what is buffered until a call fails or the ``deadline`` (``time.monotonic()``) passes.
+
+        Records Kinesis did not accept stay at the front of the buffer. With a deadline, a flush
+        running in the publishing thread is waited for only until then.
+        """
+        wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._flush_lock.acquire(timeout=wait):
+            return
+        try:
+            while self._buffer and (deadline is None or time.monotonic() < deadline):
                 batch = [self._buffer.popleft() for _ in range(min(MAX_RECORDS_PER_CALL, len(self._buffer)))]
                 self._in_flight = len(batch)
                 failed = batch  # if put raises, the whole batch goes back
@@ -94,6 +111,8 @@ class PublisherService:
                     self._last_success = time.monotonic()
                 if failed:
                     return
+        finally:
+            self._flush_lock.release()
 
     def _run(self) -> None:
         last_flush = 0.0
@@ -106,14 +125,26 @@ class PublisherService:
             self._stop.wait(_TICK_SECONDS)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop generating and flush the buffer (SIGTERM path)."""
+        """Stop generating, then flush until the buffer is empty or ``timeout`` seconds have passed (SIGTERM path).
+
+        A failed flush is retried until then; a call already under way may outlast the timeout by
+        the client's own timeouts. The ``publisher_stopped`` line tells what stayed unsent.
+        """
         if self._stop.is_set():
             return
+        deadline = time.monotonic() + timeout
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self.flush()
-        log_event(logger, "publisher_stopped", published=self.writer.stats.published, unsent=self.buffered)
+        while self.buffered and time.monotonic() < deadline:
+            self.flush(deadline)
+        log_event(
+            logger,
+            "publisher_stopped",
+            generated=self.generated,
+            published=self.writer.stats.published,
+            unsent=self.buffered,
+        )
 
     def health(self, stream_reachable: bool) -> HealthReport:
         stats = self.writer.stats

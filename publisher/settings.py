@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from common.settings import AwsSettings, Duration, EnvReader, SettingError
 
 _MIN_TOKEN_CHARS = 16
+_DEFAULT_GRACEFUL_TIMEOUT = "20 seconds"
 
 
 def api_token(env: EnvReader) -> str | None:
@@ -19,6 +20,18 @@ def api_token(env: EnvReader) -> str | None:
             f"got {len(token)}"
         )
     return token
+
+
+def read_graceful_timeout(env: EnvReader) -> Duration:
+    """``PUBLISHER_GRACEFUL_TIMEOUT``: how long a SIGTERM leaves to flush the buffered articles.
+
+    gunicorn (``publisher.gunicorn_conf``) kills its worker after this long; the worker's flush
+    stops a second before. The chart derives the pod's termination grace period from the same value.
+    """
+    timeout = env.duration("PUBLISHER_GRACEFUL_TIMEOUT", _DEFAULT_GRACEFUL_TIMEOUT, minimum=Duration(2000))
+    if timeout.milliseconds % 1000:
+        raise SettingError(f"PUBLISHER_GRACEFUL_TIMEOUT must be whole seconds (gunicorn's unit), got {timeout}")
+    return timeout
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,7 @@ class PublisherSettings:
     bind: str
     startup_timeout: Duration
     log_level: str
+    graceful_timeout: Duration  # SIGTERM to exit: the time the buffer has to be flushed
     api_token: str | None = None  # bearer token POST /articles requires; None disables the endpoint
 
     @classmethod
@@ -57,5 +71,6 @@ class PublisherSettings:
             bind=env.bind("PUBLISHER_BIND", "127.0.0.1:8000"),
             startup_timeout=env.duration("PUBLISHER_STARTUP_TIMEOUT", "30 seconds", minimum=Duration(1000)),
             log_level=env.log_level(),
+            graceful_timeout=read_graceful_timeout(env),
             api_token=api_token(env),
         )

@@ -89,6 +89,31 @@ def test_posting_needs_the_token_and_is_off_without_one() -> None:
     assert service.writer.stats.published == 0 and service.writer.stats.last_error is None
 
 
+def test_an_article_over_the_kinesis_record_limit_gets_413_naming_it_and_nothing_is_sent() -> None:
+    http, service = api()
+    # 400,000 characters of 3 bytes each in UTF-8: 1.2 MB, over Kinesis' 1 MiB a record.
+    oversized = {**VALID, "article_id": "6f1c2d3e-4b5a-4c6d-8e7f-8091a2b3c4d5", "body": "東" * 400_000}
+    response = http.post("/articles", json=[VALID, oversized, VALID], headers=AUTH)
+    assert response.status_code == 413
+    payload = response.get_json()
+    assert payload["oversized"] == [{"index": 1, "bytes": pytest.approx(1_200_000, abs=300)}]
+    assert payload["limit_bytes"] == 1_048_576 and "1048576" in payload["error"]
+    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None, "nothing was sent"
+
+
+def test_a_lone_surrogate_gets_400_as_text_utf8_cannot_carry() -> None:
+    http, service = api()
+    response = http.post(
+        "/articles",
+        data=b'{"article_id": "%s", "author": "A", "body": "\\ud800", "published_at": "2026-01-01T00:00:00Z"}'
+        % VALID["article_id"].encode(),
+        content_type="application/json",
+        headers=AUTH,
+    )
+    assert response.status_code == 400 and response.get_json()["reason"] == "invalid_utf8"
+    assert service.writer.stats.last_error is None
+
+
 def test_oversized_requests_get_413_as_json() -> None:
     http, _ = api()
     response = http.post(
