@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from common.logs import configure_logging, log_event
 from common.settings import SettingError
 from jobs.outage import OutageGuard, SlowBatchWatch, service_endpoint
 from jobs.settings import JobSettings
+from jobs.watermark_drops import WatermarkDrops, dropped_in_batch
 
 logger = logging.getLogger("jobs.process_articles")
 _POLL_SECONDS = 1.0
@@ -56,28 +58,49 @@ def batch_shard_lag(settings: JobSettings, progress: dict[str, Any], query_name:
     return shard_lag(shard_ends(offset, settings.source_options(query_name)["positionLog"], settings.aws))
 
 
-def report_progress(settings: JobSettings, queries: list[Any], seen: dict[str, int]) -> list[str]:
-    """One ``batch_completed`` line per query that finished a batch since the last call; their names."""
-    reported = []
-    for query in queries:
-        progress = query.lastProgress
-        if not progress or seen.get(query.name) == progress["batchId"]:
-            continue
-        seen[query.name] = progress["batchId"]
-        reported.append(query.name)
+@dataclass
+class ProgressReporter:
+    """One ``batch_completed`` line per completed batch of each query, none missed or repeated.
+
+    Rows a watermark dropped are counted in the line and in the query's running total
+    (``jobs.watermark_drops``, which ``make status`` shows).
+    """
+
+    settings: JobSettings
+    seen: dict[str, int] = field(default_factory=dict)  # the last batch reported per query
+    drops: dict[str, WatermarkDrops] = field(default_factory=dict)
+
+    def report(self, queries: list[Any]) -> list[str]:
+        """Log the batches completed since the last call; the names of the queries that completed one."""
+        reported = []
+        for query in queries:
+            batches = [p for p in query.recentProgress if p["batchId"] > self.seen.get(query.name, -1)]
+            for progress in batches:
+                self._line(query.name, progress)
+            if batches:
+                reported.append(query.name)
+        return reported
+
+    def _line(self, query_name: str, progress: dict[str, Any]) -> None:
+        self.seen[query_name] = progress["batchId"]
+        checkpoint = self.settings.query_checkpoint(query_name)
+        tally = self.drops.get(query_name) or WatermarkDrops.load(checkpoint)
+        dropped = dropped_in_batch(progress)
+        self.drops[query_name] = tally.add(checkpoint, progress["batchId"], dropped)
         log_event(
             logger,
             "batch_completed",
-            query=query.name,
+            query=query_name,
             batch=progress["batchId"],
             input_rows=progress.get("numInputRows", 0),
             rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
             duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
             sink_ms=progress.get("durationMs", {}).get("addBatch"),
             watermark=progress.get("eventTime", {}).get("watermark"),
-            shards=batch_shard_lag(settings, progress, query.name),
+            dropped_by_watermark=dropped,
+            dropped_by_watermark_total=self.drops[query_name].total,
+            shards=batch_shard_lag(self.settings, progress, query_name),
         )
-    return reported
 
 
 def current_batch_start(query: Any, query_started: float) -> tuple[float | None, int]:
@@ -128,9 +151,9 @@ def run(settings: JobSettings) -> int:
         checkpoints=settings.checkpoint_location,
         retry_deadline=str(settings.retry_deadline),
     )
-    seen: dict[str, int] = {}  # the last batch reported per query
-    exit_code = supervise(settings, starters, queries, seen, stop_requested)
-    report_progress(settings, list(queries.values()), seen)
+    progress = ProgressReporter(settings)
+    exit_code = supervise(settings, starters, queries, progress, stop_requested)
+    progress.report(list(queries.values()))
     stop_between_batches([q for q in queries.values() if q.isActive])
     spark.stop()
     log_event(logger, "job_stopped", exit_code=exit_code)
@@ -167,7 +190,7 @@ def supervise(
     settings: JobSettings,
     starters: dict[str, Callable[[], Any]],
     queries: dict[str, Any],
-    seen: dict[str, int],
+    progress: ProgressReporter,
     stop_requested: threading.Event,
 ) -> int:
     """Report progress until asked to stop or every query ends; restart queries an outage failed.
@@ -183,7 +206,7 @@ def supervise(
     restart_at: dict[str, float] = {}
     started_at = dict.fromkeys(queries, time.time())
     while not stop_requested.wait(_POLL_SECONDS):
-        for name in report_progress(settings, list(queries.values()), seen):
+        for name in progress.report(list(queries.values())):
             guard.on_batch(name)
         now = time.monotonic()
         for name, query in queries.items():

@@ -16,6 +16,7 @@ from common.contract import OUTPUTS
 from common.settings import SettingError
 from jobs.kinesis.progress import latest_checkpointed_batch, latest_committed_batch, shard_ends
 from jobs.settings import QUERY_NAMES, JobSettings
+from jobs.watermark_drops import WatermarkDrops
 from ops.defaults import apply_local_defaults
 from ops.outputs import open_table
 from publisher.settings import PublisherSettings
@@ -26,8 +27,9 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
     for query in QUERY_NAMES:
         root = os.path.join(settings.checkpoint_location, query)
         planned = latest_checkpointed_batch(root)
+        dropped = WatermarkDrops.load(root).total
         if planned is None:
-            rows.append([query, "-", "-", "-", "-", "no checkpoint yet"])
+            rows.append([query, "-", "-", "-", "-", dropped, "no checkpoint yet"])
             continue
         offset = planned.source_offset
         ends = shard_ends(offset, settings.source_options(query)["positionLog"], settings.aws) if offset else {}
@@ -38,7 +40,7 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
         read = sum(end.records for end in ends.values() if end)
         watermark = datetime.fromtimestamp(planned.watermark_ms / 1000, timezone.utc).isoformat(timespec="seconds")
         committed = latest_committed_batch(root)
-        rows.append([query, planned.batch_id, "-" if committed is None else committed, read, watermark, lag])
+        rows.append([query, planned.batch_id, "-" if committed is None else committed, read, watermark, dropped, lag])
     return rows
 
 
@@ -107,7 +109,15 @@ def main() -> int:
     print(
         tabulate(
             query_rows(settings),
-            headers=["query", "latest batch", "committed", "records read", "watermark", "lag per shard"],
+            headers=[
+                "query",
+                "latest batch",
+                "committed",
+                "records read",
+                "watermark",
+                "dropped by watermark",
+                "lag per shard",
+            ],
         )
     )
     print("\n== tables (from the Delta log)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from common.aws import wait_for_stream_active
+from common.settings import AwsSettings
+from jobs.settings import JobSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,3 +54,9 @@ def processes_with_state_dir(state_dir: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def job_settings(aws: AwsSettings, stream: str, bucket: str, **environ: str) -> JobSettings:
+    """The job's settings for ``stream`` and ``bucket`` on ``aws``, other settings from ``environ`` or defaults."""
+    env = {"AWS_REGION": aws.region, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket, **environ}
+    return dataclasses.replace(JobSettings.from_env(env), aws=aws)

@@ -179,6 +179,9 @@ class ShardEnd:
     retries: int = 0  # calls retried (throttling, 5xx, connection errors) while reading
     renewals: int = 0  # expired shard iterators renewed while reading
     get_records_calls: int = 0  # GetRecords calls the batch made on this shard (Kinesis allows 5/s/shard)
+    # Every record that arrived before this time (epoch ms) has been read: the last record's arrival,
+    # or the end of the read when it reached the tip; None when neither is known.
+    read_through_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +192,7 @@ class ShardEnd:
             "retries": self.retries,
             "renewals": self.renewals,
             "get_records_calls": self.get_records_calls,
+            "read_through_ms": self.read_through_ms,
         }
 
     @classmethod
@@ -201,6 +205,7 @@ class ShardEnd:
             retries=int(data.get("retries", 0)),
             renewals=int(data.get("renewals", 0)),
             get_records_calls=int(data.get("get_records_calls", 0)),
+            read_through_ms=data.get("read_through_ms"),
         )
 
 

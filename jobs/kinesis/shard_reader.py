@@ -36,6 +36,15 @@ class KinesisSourceError(RuntimeError):
     """A failure retrying cannot fix (stream deleted, permission missing); says what to do."""
 
 
+def read_through_ms(records: list[KinesisRecord], millis_behind: int | None) -> int | None:
+    """Epoch ms before which every record of the shard has been read (``ShardEnd.read_through_ms``)."""
+    if millis_behind == 0:
+        return int(time.time() * 1000)
+    if records:
+        return int(records[-1].arrival_time.timestamp() * 1000)
+    return None
+
+
 class KinesisRecord(NamedTuple):
     data: bytes
     partition_key: str
@@ -277,6 +286,7 @@ class ShardReader:
             retries=self.retries,
             renewals=self.renewals,
             get_records_calls=self.get_records_calls,
+            read_through_ms=read_through_ms(records, millis_behind),
         )
         return records, end
 

@@ -26,6 +26,7 @@ import functools
 import logging
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -154,14 +155,52 @@ def list_shards(client: Any, stream_name: str, retry_deadline_seconds: float) ->
         request = {"NextToken": token}
 
 
-def stream_creation_time(client: Any, stream_name: str, retry_deadline_seconds: float) -> float:
-    """When the stream was created (epoch seconds): what tells a recreated stream from the original."""
+@dataclass(frozen=True)
+class StreamSummary:
+    """What the source needs to know of the stream itself."""
+
+    created: float  # epoch seconds: what tells a recreated stream from the original
+    retention_ms: int  # records older than this are trimmed by Kinesis
+
+
+def stream_summary(client: Any, stream_name: str, retry_deadline_seconds: float) -> StreamSummary:
     response = call_with_retries(
         lambda: client.describe_stream_summary(StreamName=stream_name),
         what=f"DescribeStreamSummary {stream_name}",
         deadline_seconds=retry_deadline_seconds,
     )
-    return float(response["StreamDescriptionSummary"]["StreamCreationTimestamp"].timestamp())
+    summary = response["StreamDescriptionSummary"]
+    return StreamSummary(
+        created=float(summary["StreamCreationTimestamp"].timestamp()),
+        retention_ms=int(summary["RetentionPeriodHours"]) * 3_600_000,
+    )
+
+
+def report_trimmed(ends: Mapping[str, ShardEnd], retention_ms: int, stream_name: str, now_ms: int) -> dict[str, int]:
+    """Log the shards whose unread records may have outlived the stream's retention; ``{shard: gap ms}``.
+
+    Reading a shard stands at ``read_through_ms``; records that arrived between it and the trim
+    horizon (now minus retention) were deleted by Kinesis before the job read them.
+    """
+    gaps = {
+        shard: now_ms - retention_ms - end.read_through_ms
+        for shard, end in sorted(ends.items())
+        if not end.closed and end.read_through_ms is not None and now_ms - retention_ms > end.read_through_ms
+    }
+    for shard, gap in gaps.items():
+        log_event(
+            logger,
+            "kinesis_records_trimmed_unread",
+            logging.ERROR,
+            stream=stream_name,
+            shard=shard,
+            read_through=datetime.fromtimestamp(ends[shard].read_through_ms / 1000, timezone.utc).isoformat(),  # type: ignore[operator]
+            gap_seconds=round(gap / 1000),
+            retention_hours=retention_ms // 3_600_000,
+            fix="records that arrived in the gap (if any) were deleted by Kinesis before the job read them: raise the "
+            "stream's retention (docs/operations.md) and keep the job's downtime and lag below it",
+        )
+    return gaps
 
 
 def check_same_stream(offset: SourceOffset, stream_name: str, created: float, checkpoint_hint: str) -> None:
@@ -253,18 +292,18 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         self.options = options
         self._available_now = False
         self._first_start_batch: int | None = None
-        self._stream_checked = False
+        self._stream: StreamSummary | None = None  # described at the query's first planning
 
     @property
     def client(self) -> Any:
         return kinesis_client(self.options.aws)
 
-    def _stream_created(self) -> float:
-        return stream_creation_time(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
+    def _describe_stream(self) -> StreamSummary:
+        return stream_summary(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
 
     def initialOffset(self) -> dict[str, Any]:
         starting = self.options.starting_position.resolve()
-        offset = new_offset(starting.initial, self.options.max_records_per_shard, self._stream_created())
+        offset = new_offset(starting.initial, self.options.max_records_per_shard, self._describe_stream().created)
         return dataclasses.replace(offset, shards=starting.per_shard).to_json()
 
     def getDefaultReadLimit(self) -> ReadLimit:
@@ -287,15 +326,16 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
 
     def latestOffset(self, start_json: dict[str, Any], limit: ReadLimit) -> dict[str, Any]:
         start = SourceOffset.from_json(start_json)
-        if not self._stream_checked:  # once per query start: a restart may find the stream recreated
+        if self._stream is None:  # once per query start: a restart may find the stream recreated
+            self._stream = self._describe_stream()
             check_same_stream(
                 start,
                 self.options.stream_name,
-                self._stream_created(),
+                self._stream.created,
                 os.path.dirname(self.options.position_log.rstrip("/")) or self.options.position_log,
             )
-            self._stream_checked = True
         ends = self._ends(start)
+        report_trimmed(ends, self._stream.retention_ms, self.options.stream_name, int(time.time() * 1000))
         listed = list_shards(self.client, self.options.stream_name, self.options.retry_deadline_seconds)
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None
         per_shard = per_shard_limit(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from fault_proxy import FaultProxy
-from pipeline_testing import REPO, processes_with_state_dir, wait_until
+from pipeline_testing import REPO, job_settings, processes_with_state_dir, wait_until
 
 from common.settings import AwsSettings
 from ops.outputs import read_output
@@ -126,13 +126,13 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
 
         def all_published_and_reconciled() -> bool:
             alive()
-            result = reconcile(aws, "articles", "my-bucket")
+            result = reconcile(job_settings(aws, "articles", "my-bucket"))
             # A PutRecords call cut off by the freeze may land and be sent again: the stream then
             # holds an article twice (at-least-once publishing), which the job drops by article_id.
             return result.published_valid_ids + result.published_invalid == PUBLISH_COUNT and result.balanced
 
         wait_until(all_published_and_reconciled, 420, "every published record once in the tables", interval=5)
-        result = reconcile(aws, "articles", "my-bucket")
+        result = reconcile(job_settings(aws, "articles", "my-bucket"))
         alive()
     finally:
         proxy.mode = "pass"

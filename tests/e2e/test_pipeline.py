@@ -22,7 +22,7 @@ from typing import Any
 from urllib.request import Request, urlopen
 
 import pytest
-from pipeline_testing import REPO, wait_until
+from pipeline_testing import REPO, job_settings, wait_until
 
 from common.contract import Article, parse_record
 from common.settings import AwsSettings
@@ -178,6 +178,6 @@ def test_published_articles_land_once_with_correct_windows(
         assert got[key][1] == count and got[key][0] == pytest.approx(average)
     assert all(row["window_end"] - row["window_start"] == timedelta(minutes=5) for row in stats)
 
-    result = reconcile(aws, names["stream"], names["bucket"])
+    result = reconcile(job_settings(aws, names["stream"], names["bucket"]))
     print(f"e2e reconcile: {result}")  # quoted in the closing note (pytest -s)
-    assert result.balanced and result.duplicates == 0 and result.republished_duplicates == 1
+    assert result.balanced and result.duplicates == 0 and result.republished_dropped == 1

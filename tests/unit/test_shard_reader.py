@@ -229,7 +229,7 @@ def test_reads_up_to_the_limit_and_resumes_after_it() -> None:
         shard.put(b"r%d" % n)
     records, end = reader(shard, max_records=4)[0].read(TRIM_HORIZON, None)
     assert data_of(records) == [b"r0", b"r1", b"r2", b"r3"]
-    assert end == ShardEnd(position_after("4"), 4, False, 1000, get_records_calls=1)
+    assert end == ShardEnd(position_after("4"), 4, False, 1000, get_records_calls=1, read_through_ms=1704067200000)
     rest, end = reader(shard)[0].read(end.end, None)
     assert data_of(rest) == [b"r%d" % n for n in range(4, 10)] and end.millis_behind_latest == 0
 
