@@ -57,6 +57,7 @@ def build(settings: PublisherSettings | None = None) -> Flask:
             metrics,
             settings.stream_name,
             api_token=settings.api_token,
+            max_event_time_lead=settings.max_event_time_lead.as_timedelta,
         )
     )
     service.start()

@@ -15,14 +15,14 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from common.contract import Rejection, parse_record
+from common.contract import DEFAULT_MAX_EVENT_TIME_LEAD, Rejection, parse_record
 from publisher.kinesis_writer import MAX_RECORD_BYTES, PutResult, Record
 from publisher.metrics import PublisherMetrics
 from publisher.service import PublisherService, article_data
@@ -42,6 +42,7 @@ class Publisher:
     metrics: PublisherMetrics
     stream_name: str
     api_token: str | None = None  # POST /articles requires it as a bearer token; None: the endpoint is off
+    max_event_time_lead: timedelta = DEFAULT_MAX_EVENT_TIME_LEAD  # published_at further ahead of now: 400
 
 
 def _publisher() -> Publisher:
@@ -102,7 +103,7 @@ def _record(article: Any, now: datetime) -> Record | Rejection:
         return Rejection(
             "invalid_utf8", f"the article holds a lone surrogate, which UTF-8 cannot encode: {error.reason}"
         )
-    outcome = parse_record(data, now)
+    outcome = parse_record(data, now, _publisher().max_event_time_lead)
     if isinstance(outcome, Rejection):
         return outcome
     return Record(partition_key=article["article_id"], data=data)

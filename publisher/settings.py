@@ -48,6 +48,7 @@ class PublisherSettings:
     startup_timeout: Duration
     log_level: str
     graceful_timeout: Duration  # SIGTERM to exit: the time the buffer has to be flushed
+    max_event_time_lead: Duration  # POST /articles refuses published_at further ahead of now (event_time_ahead)
     api_token: str | None = None  # bearer token POST /articles requires; None disables the endpoint
 
     @classmethod
@@ -73,4 +74,5 @@ class PublisherSettings:
             log_level=env.log_level(),
             graceful_timeout=read_graceful_timeout(env),
             api_token=api_token(env),
+            max_event_time_lead=env.max_event_time_lead(),
         )

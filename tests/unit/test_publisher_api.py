@@ -101,6 +101,16 @@ def test_an_article_over_the_kinesis_record_limit_gets_413_naming_it_and_nothing
     assert service.writer.stats.published == 0 and service.writer.stats.last_error is None, "nothing was sent"
 
 
+def test_an_article_dated_further_ahead_than_the_event_time_lead_gets_400() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    client, service = api()
+    ahead = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    response = client.post("/articles", json={**VALID, "published_at": ahead}, headers=AUTH)
+    assert response.status_code == 400 and "event_time_ahead" in response.get_data(as_text=True)
+    assert service.buffered == 0
+
+
 def test_a_lone_surrogate_gets_400_as_text_utf8_cannot_carry() -> None:
     http, service = api()
     response = http.post(
