@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.env import REPO, Emulator, log, machine, write_json
 
-BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency")
+BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency", "dedup")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
+    parser.add_argument("--dedup-ids", default="100000,1000000", help="cache sizes of the dedup benchmark")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the harness, not speed")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -61,6 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.publisher_runs = 1
         args.scaling_shards, args.scaling_sizes, args.publisher_records = "1", "1024", 200
         args.latency_rates, args.latency_seconds = "50", 2
+        args.dedup_ids = "20000"
     return args
 
 
@@ -154,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
                 runs=args.publisher_runs,
             )
             write_json(out / "publisher.json", document("publisher", config, result))
+        if "dedup" in selected:
+            from bench.dedup_bench import dedup_cache
+
+            sizes = [int(size) for size in args.dedup_ids.split(",")]
+            write_json(out / "dedup.json", document("dedup", config, dedup_cache(sizes, args.runs)))
         if {"throughput", "source", "scaling"} & set(selected):
             run_spark_benchmarks(selected, args, emulator, out, config)
         if "latency" in selected:

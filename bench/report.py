@@ -293,6 +293,24 @@ def _memory_rows(doc: dict[str, Any]) -> list[list[str]]:
     return table
 
 
+def _dedup_rows(doc: dict[str, Any]) -> list[list[str]]:
+    result_rows = []
+    for size in doc["result"]["sizes"]:
+        result_rows.append(
+            [
+                f"Dedup cache, {size['ids']:,} ids",
+                f"{size['bytes_per_id']} B per id: {size['bytes_per_id']:,} MB per million ids",
+                f"decide: {size['decide_ms_per_10k_new']} ms per 10k new rows, "
+                f"{size['decide_ms_per_10k_duplicates']} ms per 10k duplicates",
+                "",
+                "",
+                "",
+                f"pure Python in this process, {doc['result']['sizes'][0].get('runs', 3)} runs (median)",
+            ]
+        )
+    return result_rows
+
+
 _ROWS = {
     "job_throughput": _job_throughput_rows,
     "source_overhead": _source_overhead_rows,
@@ -300,6 +318,7 @@ _ROWS = {
     "scaling": _scaling_rows,
     "publisher": _publisher_rows,
     "memory": _memory_rows,
+    "dedup": _dedup_rows,
 }
 
 
