@@ -263,7 +263,15 @@ def kept_copies_in_table(spark: SparkSession, path: str) -> TableLookup:
     """``TableLookup`` over the Delta table at ``path``: its rows by arrival range (Delta skips files by stats)."""
 
     def lookup(from_us: int, until_us: int | None, article_ids: Sequence[str]) -> list[Copy]:
-        rows = spark.read.format("delta").load(path).where(F.col("arrival_time") >= F.timestamp_micros(F.lit(from_us)))
+        from pyspark.errors import AnalysisException
+
+        try:
+            table = spark.read.format("delta").load(path)
+        except AnalysisException as error:
+            if error.getCondition() not in ("PATH_NOT_FOUND", "DELTA_MISSING_DELTA_TABLE"):
+                raise
+            return []  # no rows written yet: nothing kept
+        rows = table.where(F.col("arrival_time") >= F.timestamp_micros(F.lit(from_us)))
         if until_us is not None:
             rows = rows.where(F.col("arrival_time") < F.timestamp_micros(F.lit(until_us)))
         if article_ids:
