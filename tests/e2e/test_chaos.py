@@ -146,7 +146,7 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
 
     assert (result.missing, result.duplicates, result.unexpected) == (0, 0, 0)
     assert result.enriched + result.quarantined == PUBLISH_COUNT
-    assert result.published == PUBLISH_COUNT + result.republished_duplicates
+    assert result.published == PUBLISH_COUNT + result.republished_dropped
     assert proxy.requests["error"] > 0 and proxy.requests["slow"] > 0, proxy.requests
     assert run.returncode == 0, output.read_text()[-3000:]
     events = job_events(state_dir / "logs" / "job.log")
