@@ -23,6 +23,15 @@ TIER_ORDER = ("unit", "chart", "integration", "e2e", "images", "kind")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests by tier; refuse a test whose folder (``tests/<tier>/``) is not its tier marker."""
+    misplaced = [
+        f"{item.nodeid}: in tests/{item.path.parent.name}/ but marked {marked}"
+        for item in items
+        if (marked := [m for m in TIER_ORDER if item.get_closest_marker(m)]) != [item.path.parent.name]
+    ]
+    if misplaced:
+        raise pytest.UsageError("test folder = tier marker:\n" + "\n".join(misplaced))
+
     def tier(item: pytest.Item) -> int:
         return next(
             (rank for rank, marker in enumerate(TIER_ORDER) if item.get_closest_marker(marker)), len(TIER_ORDER)

@@ -1,4 +1,4 @@
-"""kinesis-local (kinesis-mock, the Kinesis engine LocalStack uses), pinned, on 127.0.0.1 only.
+"""Integration fixtures: kinesis-local (kinesis-mock, the Kinesis engine LocalStack uses), pinned, on 127.0.0.1 only.
 
 kinesis-mock hard-codes its listen host to 0.0.0.0; ``loopback_only.js`` is preloaded with
 ``node --require`` and rewrites every ``listen`` to 127.0.0.1 (the fixture checks that no
