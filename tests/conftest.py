@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from common.aws import client
 from common.settings import AwsSettings
 from ops.processes import start_moto, stop_all
 
+TESTS = Path(__file__).parent
 # Fast tiers first; the kind tier last, so image builds started in the background (.ci/run) have
 # the longest time to finish and a failure in a quick tier shows within minutes.
 TIER_ORDER = ("unit", "chart", "integration", "e2e", "images", "kind")
@@ -25,9 +27,10 @@ TIER_ORDER = ("unit", "chart", "integration", "e2e", "images", "kind")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the tests by tier; refuse a test whose folder (``tests/<tier>/``) is not its tier marker."""
     misplaced = [
-        f"{item.nodeid}: in tests/{item.path.parent.name}/ but marked {marked}"
+        f"{item.nodeid}: in tests/{folder}/ but marked {marked}"
         for item in items
-        if (marked := [m for m in TIER_ORDER if item.get_closest_marker(m)]) != [item.path.parent.name]
+        if (marked := [m for m in TIER_ORDER if item.get_closest_marker(m)])
+        != [folder := item.path.relative_to(TESTS).parts[0]]
     ]
     if misplaced:
         raise pytest.UsageError("test folder = tier marker:\n" + "\n".join(misplaced))
