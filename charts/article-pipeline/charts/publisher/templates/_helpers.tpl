@@ -42,22 +42,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (required "image.tag is required" .Values.image.tag) -}}
 {{- end -}}
 
-{{/* AWS environment: endpoint only when set, dummy keys only for LocalStack. */}}
-{{- define "publisher.awsEnv" -}}
-- name: AWS_REGION
-  value: {{ .Values.global.aws.region | quote }}
-{{- with tpl .Values.global.aws.endpointUrl . }}
-- name: AWS_ENDPOINT_URL
-  value: {{ . | quote }}
-{{- end }}
-{{- if .Values.global.aws.localstackCredentials }}
-- name: AWS_ACCESS_KEY_ID
-  value: test
-- name: AWS_SECRET_ACCESS_KEY
-  value: test
-{{- end }}
-{{- end -}}
-
 {{/* The Secret holding PUBLISHER_API_TOKEN: the user's, or the one the chart creates. */}}
 {{- define "publisher.tokenSecretName" -}}
 {{- default (printf "%s-api-token" (include "publisher.fullname" .) | trunc 63 | trimSuffix "-") .Values.apiToken.existingSecret -}}
