@@ -1,7 +1,14 @@
-"""Plain helpers shared by the chart tests (paths, values files, manifest lookups)."""
+"""Plain helpers shared by the chart tests (paths, values files, manifest lookups, the charts' scripts)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +92,7 @@ def spark_template(app: Manifest, role: str) -> dict[str, Any]:
 def spark_container(app: Manifest, role: str) -> dict[str, Any]:
     """The Spark container of a role's template (the name spark-submit looks for)."""
     name = {"driver": "spark-kubernetes-driver", "executor": "spark-kubernetes-executor"}[role]
-    found = [c for c in spark_template(app, role)["containers"] if c["name"] == name]
+    found: list[dict[str, Any]] = [c for c in spark_template(app, role)["containers"] if c["name"] == name]
     assert len(found) == 1, f"{role}: no container {name} in the template"
     return found[0]
 
@@ -93,3 +100,87 @@ def spark_container(app: Manifest, role: str) -> dict[str, Any]:
 def images(objs: list[Manifest]) -> list[str]:
     """Every image reference in the rendered objects."""
     return [c["image"] for _, _, containers in pods(objs) for c in containers]
+
+
+# --- shared by the tests of several templates ---------------------------------------------------
+
+Render = Callable[..., list[Manifest]]
+Helm = Callable[..., subprocess.CompletedProcess[str]]
+PUBLISHER = f"{RELEASE}-publisher"
+LOCALSTACK = f"{RELEASE}-localstack"
+SPARK_APP = f"{RELEASE}-spark-job"
+KIND_VALUES = CHART / "ci" / "kind-values.yaml"
+AWS_VALUES = CHART / "ci" / "aws-values.yaml"
+
+
+def container(deploy: Manifest, name: str) -> dict[str, Any]:
+    """A named container of a Deployment."""
+    found: dict[str, Any] = next(c for c in deploy["spec"]["template"]["spec"]["containers"] if c["name"] == name)
+    return found
+
+
+def sparkapp(objs: list[Manifest]) -> Manifest:
+    """The job's SparkApplication."""
+    return one(objs, "SparkApplication", SPARK_APP)
+
+
+def deployment_spec(objs: list[Manifest], name: str) -> dict[str, Any]:
+    spec: dict[str, Any] = one(objs, "Deployment", name)["spec"]["template"]["spec"]
+    return spec
+
+
+def named(items: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    found = [i for i in items if i["name"] == name]
+    assert len(found) == 1, f"no {name} in {[i['name'] for i in items]}"
+    return found[0]
+
+
+def cpu_millis(quantity: str | int | float) -> int:
+    text = str(quantity)
+    return int(float(text[:-1])) if text.endswith("m") else int(float(text) * 1000)
+
+
+def mebibytes(quantity: str) -> float:
+    """Spark (`1g`, `1280m`) or Kubernetes (`1Gi`, `512Mi`) memory quantities in MiB."""
+    match = re.fullmatch(r"([0-9.]+)([a-zA-Z]*)", str(quantity))
+    assert match, quantity
+    number, unit = float(match.group(1)), match.group(2).lower()
+    factor = {"": 1 / 2**20, "k": 1 / 1024, "ki": 1 / 1024, "m": 1, "mi": 1, "g": 1024, "gi": 1024}[unit]
+    return number * factor
+
+
+# The charts' scripts, run for real against moto_server by the tests of the charts' files/.
+WAIT = CHART / "charts" / "spark-job" / "files" / "wait_for_aws.py"
+GUARD = CHART / "charts" / "spark-job" / "files" / "checkpoint_guard.py"
+READY = CHART / "charts" / "localstack" / "files" / "ready.py"
+
+
+def run(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script)], env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def events(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def create_stream(kinesis: Any, name: str) -> None:
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
+def recreate_stream(kinesis: Any, name: str) -> None:
+    kinesis.delete_stream(StreamName=name)
+    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    time.sleep(0.01)  # a creation time of its own
+    create_stream(kinesis, name)
+
+
+STATIC_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+AWS_FILES = [p for p in CI_VALUES if is_aws_values(p)]
+
+
+LOCAL_FILES = [p for p in CI_VALUES if not is_aws_values(p)]

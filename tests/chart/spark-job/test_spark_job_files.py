@@ -1,59 +1,25 @@
-"""The chart's own scripts, run for real against moto_server (Kinesis + S3 over HTTP).
-
-- `wait_for_aws.py` (publisher and driver init containers): waits, then names what is missing;
-- `checkpoint_guard.py` (driver init container): the recovery when LocalStack restarts and
-  recreates the stream, and the reset semantics of the checkpoint;
-- `ready.py` (LocalStack readiness probe): Ready only with the stream and the bucket.
-"""
+"""spark-job/files/checkpoint_guard.py (the driver's init container), run against moto_server:
+the recovery when LocalStack restarts and recreates the stream, and the checkpoint's reset semantics."""
 
 from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_helpers import CHART
+from chart_helpers import (
+    GUARD,
+    create_stream,
+    events,
+    recreate_stream,
+    run,
+)
 
 from common.contract import OUTPUTS
 
 pytestmark = pytest.mark.chart
-
-SUBCHARTS = CHART / "charts"
-WAIT = SUBCHARTS / "spark-job" / "files" / "wait_for_aws.py"
-GUARD = SUBCHARTS / "spark-job" / "files" / "checkpoint_guard.py"
-READY = SUBCHARTS / "localstack" / "files" / "ready.py"
-
-
-def run(script: Path, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(script)], env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def events(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-
-
-def create_stream(kinesis: Any, name: str) -> None:
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
-
-
-def recreate_stream(kinesis: Any, name: str) -> None:
-    kinesis.delete_stream(StreamName=name)
-    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
-    time.sleep(0.01)  # a creation time of its own
-    create_stream(kinesis, name)
-
-
-def test_wait_for_aws_copies_are_identical() -> None:
-    assert (SUBCHARTS / "publisher" / "files" / "wait_for_aws.py").read_bytes() == WAIT.read_bytes()
 
 
 def test_guard_knows_every_output() -> None:
@@ -64,25 +30,6 @@ def test_guard_knows_every_output() -> None:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "OUTPUTS" for t in node.targets)
     )
     assert set(ast.literal_eval(assigned)) == set(OUTPUTS)
-
-
-def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str]) -> None:
-    env = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "KINESIS_STREAM_NAME": names["stream"],
-        "S3_BUCKET_NAME": names["bucket"],
-        "WAIT_TIMEOUT_SECONDS": "1",
-    }
-    missing = run(WAIT, env)
-    assert missing.returncode == 1
-    last = events(missing)[-1]
-    assert last["event"] == "aws_resources_missing"
-    assert any(names["stream"] in m for m in last["missing"]) and any(names["bucket"] in m for m in last["missing"])
-    create_stream(kinesis, names["stream"])
-    s3.create_bucket(Bucket=names["bucket"])
-    ready = run(WAIT, env)
-    assert ready.returncode == 0, ready.stdout + ready.stderr
-    assert events(ready)[-1]["event"] == "aws_resources_ready"
 
 
 @pytest.fixture
@@ -221,27 +168,3 @@ def test_guard_passes_over_tables_created_empty_and_refuses_once_they_hold_rows(
     last = events(refused)[-1]
     assert last["event"] == "fresh_checkpoint_over_existing_outputs"
     assert last["outputs"] == [f"s3://{bucket}/enriched_articles/"]
-
-
-def test_ready_probe(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str], tmp_path: Path) -> None:
-    marker = tmp_path / "ready"
-    env = {
-        "PROBE_ENDPOINT": moto_endpoint,
-        "AP_STREAM_NAME": names["stream"],
-        "AP_BUCKET_NAME": names["bucket"],
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "READY_MARKER": str(marker),
-        "PROBE_HEALTH_PATH": "/moto-api/",  # moto's stand-in for /_localstack/health
-    }
-    assert run(READY, env).returncode == 1
-    create_stream(kinesis, names["stream"])
-    not_yet = run(READY, env)
-    assert not_yet.returncode == 1 and names["bucket"] in not_yet.stderr
-    assert not marker.exists()
-    s3.create_bucket(Bucket=names["bucket"])
-    ready = run(READY, env)
-    assert ready.returncode == 0, ready.stderr
-    assert marker.is_file()
-    # once Ready, only the gateway counts: a slow or failing AWS call no longer unreadies it
-    assert run(READY, {**env, "AP_STREAM_NAME": "gone"}).returncode == 0
-    assert run(READY, {**env, "PROBE_ENDPOINT": "http://127.0.0.1:9"}).returncode == 1

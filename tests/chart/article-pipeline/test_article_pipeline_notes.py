@@ -1,0 +1,46 @@
+"""templates/NOTES.txt: every command it prints names an object the release has."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from chart_helpers import (
+    AWS_VALUES,
+    CHART,
+    KIND_VALUES,
+    NAMESPACE,
+    PUBLISHER,
+    RELEASE,
+    SPARK_APP,
+    Helm,
+    Manifest,
+)
+
+pytestmark = pytest.mark.chart
+
+
+def notes(run_helm: Helm, *args: str) -> str:
+    result = run_helm(
+        "install", RELEASE, str(CHART), "--dry-run=client", "--namespace", NAMESPACE, *args,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("NOTES:", 1)[1]
+
+
+def test_notes_commands_match_the_objects(run_helm: Helm, kind_manifests: list[Manifest]) -> None:
+    text = notes(run_helm, "-f", str(KIND_VALUES))
+    assert f"helm -n {NAMESPACE} uninstall {RELEASE} --wait" in text
+    assert f"port-forward svc/{PUBLISHER} 18001:8000" in text and "http://127.0.0.1:18001/health" in text
+    assert f"helm -n {NAMESPACE} test {RELEASE}" in text
+    assert f"logs -f {SPARK_APP}-driver" in text  # the operator names the driver pod <app>-driver
+    names = {o["metadata"]["name"] for o in kind_manifests}
+    for ref in re.findall(r"(?:svc|deploy|sparkapplication)[/ ]([a-z0-9-]+)", text):
+        assert ref in names, f"NOTES mention {ref}, which the chart does not create"
+    assert "delete pvc" not in text  # uninstall already deletes it on kind
+
+
+def test_notes_on_aws_explain_the_kept_checkpoint(run_helm: Helm) -> None:
+    text = notes(run_helm, "-f", str(AWS_VALUES))
+    assert f"delete pvc {SPARK_APP}-checkpoints" in text
+    assert "LocalStack" not in text.split("Output lands in:")[0].replace("LocalStack is Ready", "")

@@ -1,0 +1,260 @@
+"""spark-job/templates/application/: the SparkApplication, its pod templates, sparkConf and
+restart policy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from chart_helpers import (
+    CHART,
+    CI_VALUES,
+    Helm,
+    Manifest,
+    Render,
+    cpu_millis,
+    env_map,
+    mebibytes,
+    spark_container,
+    spark_template,
+    sparkapp,
+)
+from pipeline_testing import pinned_pyspark
+
+pytestmark = pytest.mark.chart
+
+
+# Fields of spec.driver / spec.executor that only the operator's mutating webhook applies (v2.5.2,
+# internal/webhook/sparkpod_defaulter.go); with a pod template the operator no longer labels the
+# pods for mutation, so any of these would be silently dropped.
+WEBHOOK_ONLY_FIELDS = {
+    "env",
+    "envFrom",
+    "volumeMounts",
+    "podSecurityContext",
+    "securityContext",
+    "affinity",
+    "tolerations",
+    "sidecars",
+    "initContainers",
+    "hostNetwork",
+    "dnsConfig",
+    "schedulerName",
+    "priorityClassName",
+    "terminationGracePeriodSeconds",
+    "lifecycle",
+    "hostAliases",
+    "shareProcessNamespace",
+    "configMaps",
+    "gpu",
+    "ports",
+    "nodeSelector",
+}
+
+
+PYTHON_WORKERS_MIB = 1250  # bench: steady-state PSS of all Spark-started Python processes
+
+
+# The CRD's int32 maximum: Spark Operator 2.5.2 retries while `status.executionAttempts` (failed
+# runs) or `status.submissionAttempts` (every submission) is <= the count (pkg/util ShouldRetry),
+# and both counters cover the application's whole life.
+UNLIMITED = 2**31 - 1
+
+
+def test_delta_jars_are_on_both_class_paths_from_jvm_start(manifests: list[Manifest]) -> None:
+    conf = sparkapp(manifests)["spec"]["sparkConf"]
+    # The driver JVM starts before the job's Python code: only the SparkApplication can add them.
+    assert conf["spark.driver.extraClassPath"] == conf["spark.executor.extraClassPath"] == "/opt/jars/*"
+
+
+def test_sparkapplication_contract(manifests: list[Manifest]) -> None:
+    spec = sparkapp(manifests)["spec"]
+    assert spec["type"] == "Python"
+    assert spec["pythonVersion"] == "3"
+    assert spec["mode"] == "cluster"
+    assert spec["sparkVersion"] == pinned_pyspark(), "the SparkApplication names the Spark the image carries"
+    assert spec["mainApplicationFile"] == "local:///opt/app/jobs/process_articles.py"
+    assert spec["image"].endswith("article-pipeline/spark-job:0.1.0")
+    rp = spec["restartPolicy"]
+    assert rp["type"] == "OnFailure"
+    assert rp["onFailureRetries"] >= 1 and rp["onSubmissionFailureRetries"] >= 1
+    assert rp["onFailureRetryInterval"] >= 1 and rp["onSubmissionFailureRetryInterval"] >= 1
+
+
+def test_spark_pods_readonly_root_with_writable_tmp(manifests: list[Manifest]) -> None:
+    app = sparkapp(manifests)
+    for role in ("driver", "executor"):
+        volumes = {v["name"]: v for v in spark_template(app, role)["volumes"]}
+        container = spark_container(app, role)
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        tmp = next(m for m in container["volumeMounts"] if m["mountPath"] == "/tmp")
+        assert "emptyDir" in volumes[tmp["name"]]
+
+
+def test_checkpoint_path_follows_values(render: Render) -> None:
+    app = sparkapp(render(sets=("spark-job.checkpoint.mountPath=/data/ckpt",)))
+    for role in ("driver", "executor"):
+        container = spark_container(app, role)
+        assert env_map(container["env"])["CHECKPOINT_LOCATION"] == "/data/ckpt"
+        assert "/data/ckpt" in [m["mountPath"] for m in container["volumeMounts"]]
+    guard = next(c for c in spark_template(app, "driver")["initContainers"] if c["name"] == "checkpoint-guard")
+    assert env_map(guard["env"])["CHECKPOINT_LOCATION"] == "/data/ckpt"
+    assert "/data/ckpt" in [m["mountPath"] for m in guard["volumeMounts"]]
+
+
+def test_author_stats_trigger_only_when_set(render: Render) -> None:
+    default = env_map(spark_container(sparkapp(render()), "driver")["env"])
+    assert "AUTHOR_STATS_TRIGGER_INTERVAL" not in default  # the job falls back to TRIGGER_INTERVAL
+    app = sparkapp(render(sets=("spark-job.job.authorStatsTriggerInterval=30 seconds",)))
+    assert env_map(spark_container(app, "driver")["env"])["AUTHOR_STATS_TRIGGER_INTERVAL"] == "30 seconds"
+
+
+def test_spark_metrics_switch(render: Render) -> None:
+    on = sparkapp(render())["spec"]
+    assert on["sparkConf"]["spark.ui.prometheus.enabled"] == "true"
+    assert (
+        on["sparkConf"]["spark.metrics.conf.*.sink.prometheusServlet.class"]
+        == "org.apache.spark.metrics.sink.PrometheusServlet"
+    )
+    assert on["driver"]["annotations"]["prometheus.io/scrape"] == "true"
+    off = sparkapp(render(sets=("spark-job.metrics.enabled=false",)))["spec"]
+    assert not any("prometheus" in k.lower() for k in off["sparkConf"])
+    assert "annotations" not in off["driver"]
+
+
+def test_job_env_leaves_master_and_local_ip_to_the_operator(manifests: list[Manifest]) -> None:
+    spec = sparkapp(manifests)["spec"]
+    for role in ("driver", "executor"):
+        env = env_map(spark_container(sparkapp(manifests), role)["env"])
+        assert "SPARK_LOCAL_IP" not in env and "SPARK_MASTER_URL" not in env
+        for name in (
+            "KINESIS_STREAM_NAME",
+            "S3_BUCKET_NAME",
+            "AWS_REGION",
+            "STARTING_POSITION",
+            "WATERMARK_DELAY",
+            "TRIGGER_INTERVAL",
+            "SPARK_APP_NAME",
+            "LOG_LEVEL",
+        ):
+            assert env.get(name), f"{role}: {name} missing"
+    assert not any(k.startswith("spark.master") for k in spec.get("sparkConf", {}))
+
+
+def test_spark_pods_request_a_fraction_of_a_cpu(kind_manifests: list[Manifest]) -> None:
+    spec = sparkapp(kind_manifests)["spec"]
+    for role in ("driver", "executor"):
+        assert cpu_millis(spec[role]["coreRequest"]) <= 250, f"{role} requests a whole CPU"
+        assert isinstance(spec[role]["cores"], int) and spec[role]["cores"] >= 1
+
+
+def test_pyspark_memory_overhead_covers_python_workers(kind_manifests: list[Manifest]) -> None:
+    spec = sparkapp(kind_manifests)["spec"]
+    for role in ("driver", "executor"):
+        assert mebibytes(spec[role]["memoryOverhead"]) >= PYTHON_WORKERS_MIB, role
+        # the operator passes it as spark.<role>.memoryOverhead: a quantity Spark parses
+        assert re.fullmatch(r"[0-9]+[kmg]", spec[role]["memoryOverhead"])
+
+
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=[p.name for p in CI_VALUES])
+def test_nothing_depends_on_the_webhook(render: Render, values_file: Path) -> None:
+    app = sparkapp(render(values_file))
+    spec = app["spec"]
+    assert "volumes" not in spec, "spec.volumes reach the pods only through the webhook"
+    for role in ("driver", "executor"):
+        leaked = WEBHOOK_ONLY_FIELDS & set(spec[role])
+        assert not leaked, f"spec.{role} has webhook-only fields {sorted(leaked)}: put them in the template"
+        template = spark_template(app, role)
+        container = spark_container(app, role)
+        volumes = {v["name"]: v for v in template["volumes"]}
+        # the checkpoint PVC, credentials/endpoint, security contexts all come with the template
+        ckpt = next(m for m in container["volumeMounts"] if m["mountPath"] == "/checkpoints")
+        assert "persistentVolumeClaim" in volumes[ckpt["name"]]
+        env = env_map(container["env"])
+        assert {"AWS_REGION", "KINESIS_STREAM_NAME", "S3_BUCKET_NAME", "CHECKPOINT_LOCATION"} <= set(env)
+        assert template["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_chart_refuses_spark_conf_that_bypasses_the_templates(run_helm: Helm) -> None:
+    for key in ("spark\\.kubernetes\\.driver\\.podTemplateFile", "spark\\.executor\\.memoryOverhead"):
+        result = run_helm("template", "x", str(CHART), "--set", f"spark-job.sparkConf.{key}=/x")
+        assert result.returncode != 0
+        assert "set by the chart" in result.stderr
+
+
+def test_template_containers_named_as_spark_submit_expects(kind_manifests: list[Manifest]) -> None:
+    app = sparkapp(kind_manifests)
+    # Spark takes the container of this name as the base of its own (operator v2.5.2 constants)
+    assert [c["name"] for c in spark_template(app, "driver")["containers"]] == ["spark-kubernetes-driver"]
+    assert [c["name"] for c in spark_template(app, "executor")["containers"]] == ["spark-kubernetes-executor"]
+    for role in ("driver", "executor"):
+        names = [v["name"] for v in spark_template(app, role)["volumes"]]
+        assert not [n for n in names if n.startswith("spark-local-dir-")], "Spark owns spark-local-dir-* volumes"
+        assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    ("policy", "present", "absent"),
+    [
+        (
+            "OnFailure",
+            {
+                "onFailureRetries",
+                "onSubmissionFailureRetries",
+                "onFailureRetryInterval",
+                "onSubmissionFailureRetryInterval",
+            },
+            set(),
+        ),
+        ("Always", {"onFailureRetryInterval", "onSubmissionFailureRetryInterval"}, {"onFailureRetries"}),
+        ("Never", set(), {"onFailureRetries", "onSubmissionFailureRetries", "onFailureRetryInterval"}),
+    ],
+)
+def test_restart_policy_is_a_value(render: Render, policy: str, present: set[str], absent: set[str]) -> None:
+    rp = sparkapp(render(sets=(f"spark-job.restartPolicy.type={policy}",)))["spec"]["restartPolicy"]
+    assert rp["type"] == policy
+    assert present <= set(rp) and not absent & set(rp)
+
+
+@pytest.mark.parametrize("values_file", [CHART / "values.yaml", *CI_VALUES], ids=lambda p: p.name)
+def test_streaming_job_is_resubmitted_without_a_lifetime_cap(render: Render, values_file: Path) -> None:
+    """Outages, drains and driver kills over months must never add up to FAILED for good."""
+    rp = sparkapp(render(values_file))["spec"]["restartPolicy"]
+    # OnFailure, not Always: a drained available-now run (exit 0) stays COMPLETED
+    assert rp["type"] == "OnFailure"
+    assert rp["onFailureRetries"] == UNLIMITED
+    assert rp["onSubmissionFailureRetries"] == UNLIMITED
+    # the operator waits interval x (submissions so far): a small interval keeps that lifetime term short
+    assert 1 <= rp["onFailureRetryInterval"] <= 10
+    assert 1 <= rp["onSubmissionFailureRetryInterval"] <= 10
+
+
+def test_retry_counts_are_unlimited_or_a_number(render: Render, run_helm: Helm) -> None:
+    rp = sparkapp(render(sets=("spark-job.restartPolicy.onFailureRetries=3",)))["spec"]["restartPolicy"]
+    assert rp["onFailureRetries"] == 3 and rp["onSubmissionFailureRetries"] == UNLIMITED
+    for bad in ("forever", "-1", str(UNLIMITED + 1)):
+        result = run_helm("template", "x", str(CHART), "--set", f"spark-job.restartPolicy.onFailureRetries={bad}")
+        assert result.returncode != 0, bad
+
+
+def test_always_refused_for_an_available_now_run(run_helm: Helm) -> None:
+    """Always resubmits a driver that exited 0 at once: a drained run would drain again, forever."""
+    result = run_helm(
+        "template", "x", str(CHART),
+        "--set", "spark-job.restartPolicy.type=Always", "--set", "spark-job.job.triggerInterval=available-now",
+    )  # fmt: skip
+    assert result.returncode != 0 and "available-now" in result.stderr
+    ok = run_helm("template", "x", str(CHART), "--set", "spark-job.job.triggerInterval=available-now")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_failed_containers_keep_their_last_log_lines(kind_manifests: list[Manifest]) -> None:
+    """A permanent error's text ("article-job: invalid setting: ...", the guard's refusal) stays in
+    the pod's status as its termination message, next to the exit code the operator reports."""
+    app = sparkapp(kind_manifests)
+    for role in ("driver", "executor"):
+        template = spark_template(app, role)
+        for c in template.get("initContainers", []) + template["containers"]:
+            assert c.get("terminationMessagePolicy") == "FallbackToLogsOnError", f"{role}/{c['name']}"
