@@ -15,6 +15,7 @@ from chart_helpers import (
     SPARK_APP,
     Helm,
     Manifest,
+    Render,
 )
 
 pytestmark = pytest.mark.chart
@@ -44,3 +45,22 @@ def test_notes_on_aws_explain_the_kept_checkpoint(run_helm: Helm) -> None:
     text = notes(run_helm, "-f", str(AWS_VALUES))
     assert f"delete pvc {SPARK_APP}-checkpoints" in text
     assert "LocalStack" not in text.split("Output lands in:")[0].replace("LocalStack is Ready", "")
+
+
+def test_notes_follow_the_subcharts_names_and_switches(run_helm: Helm, render: Render) -> None:
+    """Names come from the subcharts' own helpers: overrides, ports and switches show in NOTES."""
+    sets = (
+        "spark-job.fullnameOverride=short",
+        "publisher.fullnameOverride=pub",
+        "publisher.service.port=8080",
+        "publisher.apiToken.enabled=true",
+        "publisher.helmTest.enabled=false",
+    )
+    text = notes(run_helm, *(arg for s in sets for arg in ("--set", s)))
+    names = {o["metadata"]["name"] for o in render(sets=sets)}
+    for ref in re.findall(r"(?:svc|deploy|sparkapplication|secret)[/ ]([a-z0-9-]+)", text):
+        assert ref in names, f"NOTES mention {ref}, which the chart does not create"
+    assert "port-forward svc/pub 18001:8080" in text and "logs -f short-driver" in text
+    assert f"helm -n {NAMESPACE} test" not in text  # no test pod to run
+    own = notes(run_helm, "--set", "spark-job.checkpoint.existingClaim=mine")
+    assert "delete pvc" not in own and "checkpoint PVC mine" in own

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.chart
 
 
 # Fields of spec.driver / spec.executor that only the operator's mutating webhook applies (v2.5.2,
-# internal/webhook/sparkpod_defaulter.go); with a pod template the operator no longer labels the
+# internal/webhook/sparkpod_defaulter.go); with a pod template the operator does not label the
 # pods for mutation, so any of these would be silently dropped.
 WEBHOOK_ONLY_FIELDS = {
     "env",
