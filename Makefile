@@ -73,5 +73,9 @@ images: ## build the publisher and spark-job images (docker or podman)
 images-test: $(STAMP) ## build and exercise both images (pytest -m images)
 	$(BIN)/pytest -m images tests/images -v
 
+.PHONY: chart-docs
+chart-docs: ## write the charts' README.md value tables from the values.yaml `# --` comments (helm-docs)
+	bash scripts/chart-docs.sh
+
 # Kubernetes: kind cluster, images, Spark Operator, the chart.
 include mk/kind.mk
