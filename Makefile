@@ -59,16 +59,18 @@ bench: $(STAMP) ## benchmarks -> bench/results/ (results.md, JSON, PNG); BENCH_A
 	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m bench $(BENCH_ARGS)
 
 # Container images: docker when `docker info` works, else podman on a debootstrap base (images/README.md).
+# One recipe builds every image: scripts/build-image.sh <folder under images/>. The targets that
+# need a container engine check for one first (engine-check, mk/kind.mk).
 IMAGE_TAG ?= 0.1.0
 
 podman-setup: ## install + configure podman (no Docker engine needed; idempotent)
 	bash scripts/setup-podman.sh
 
-base-image: ## local Debian bookworm base for podman (debootstrap + podman import; cached)
+base-image: engine-check ## local Debian bookworm base for podman (debootstrap + podman import; cached)
 	bash scripts/build-base-image.sh
 
-images: ## build the publisher and spark-job images (docker or podman)
-	IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-images.sh
+images: engine-check ## build the publisher and spark-job images (docker or podman)
+	IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-image.sh publisher spark-job
 
 images-test: $(STAMP) ## build and exercise both images (pytest -m images)
 	$(BIN)/pytest -m images tests/images -v

@@ -3,25 +3,25 @@
 # binary of a kind node besides Kubernetes itself: containerd, runc, crictl, CNI plugins,
 # etcd, CoreDNS, local-path-provisioner, pause (static C from the kubernetes module zip)
 # and a static busybox for the helper image. Versions are pinned in lib.sh.
-# Output: $KN_CACHE/components/<name>-<version>/; each part is skipped when already built.
+# Output: $KIND_NODE_CACHE/components/<name>-<version>/; each part is skipped when already built.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-C="${KN_CACHE}/components"
-SRC="${KN_CACHE}/src"
-mkdir -p "$C" "$SRC"
-GOB=(nice -n 10 go build -p 2 -trimpath)
+COMPONENTS_DIR="${KIND_NODE_CACHE}/components"
+MODULE_COPIES="${KIND_NODE_CACHE}/src"   # writable copies of modules built in place
+mkdir -p "$COMPONENTS_DIR" "$MODULE_COPIES"
+GO_BUILD=(nice -n 10 go build -p 2 -trimpath)
 
-# done_or NAME DIR FILES...: true when every FILE exists in DIR
+# have DIR FILES...: true when every FILE is an executable in DIR
 have() { local d="$1"; shift; local f; for f in "$@"; do [ -x "$d/$f" ] || return 1; done; }
 
 # a writable copy of a module (to build inside it when its go.mod has replace/exclude lines)
 module_src() {
   local mod="$1" ver="$2" dir
   dir="$(go mod download -json "$mod@$ver" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
-  local dst="$SRC/${mod//\//_}@$ver"
+  local dst="$MODULE_COPIES/${mod//\//_}@$ver"
   if [ ! -f "$dst/go.mod" ]; then
     rm -rf "$dst"; cp -r "$dir" "$dst"; chmod -R u+w "$dst"
   fi
@@ -29,17 +29,17 @@ module_src() {
 }
 
 build_containerd() {
-  local out="$C/containerd-$CONTAINERD_VERSION" src
+  local out="$COMPONENTS_DIR/containerd-$CONTAINERD_VERSION" src
   have "$out" containerd ctr containerd-shim-runc-v2 && return 0
   src="$(module_src github.com/containerd/containerd/v2 "$CONTAINERD_VERSION")"
   mkdir -p "$out"
-  (cd "$src" && CGO_ENABLED=0 "${GOB[@]}" -mod=mod -tags "no_aufs no_zfs no_btrfs no_devmapper" \
+  (cd "$src" && CGO_ENABLED=0 "${GO_BUILD[@]}" -mod=mod -tags "no_aufs no_zfs no_btrfs no_devmapper" \
      -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION} -X github.com/containerd/containerd/v2/version.Package=github.com/containerd/containerd/v2" \
      -o "$out/" ./cmd/containerd ./cmd/ctr ./cmd/containerd-shim-runc-v2)
 }
 
 build_runc() {
-  local out="$C/runc-$RUNC_VERSION"
+  local out="$COMPONENTS_DIR/runc-$RUNC_VERSION"
   have "$out" runc && return 0
   # runc needs cgo and libseccomp headers (Debian: libseccomp-dev)
   if ! dpkg-query -W -f='${Status}' libseccomp-dev 2>/dev/null | grep -q "install ok installed"; then
@@ -52,7 +52,7 @@ build_runc() {
 }
 
 build_crictl() {
-  local out="$C/crictl-$CRI_TOOLS_VERSION"
+  local out="$COMPONENTS_DIR/crictl-$CRI_TOOLS_VERSION"
   have "$out" crictl && return 0
   mkdir -p "$out"
   GOBIN="$out" CGO_ENABLED=0 nice -n 10 go install -p 2 -trimpath \
@@ -61,7 +61,7 @@ build_crictl() {
 }
 
 build_cni() {
-  local out="$C/cni-plugins-$CNI_PLUGINS_VERSION" p pkgs=()
+  local out="$COMPONENTS_DIR/cni-plugins-$CNI_PLUGINS_VERSION" p pkgs=()
   have "$out" ptp host-local loopback portmap && return 0
   mkdir -p "$out"
   for p in main/ptp ipam/host-local main/loopback meta/portmap; do
@@ -74,7 +74,7 @@ build_cni() {
 build_etcd() {
   # go.etcd.io/etcd/server/v3 (package main at its root) replaces its sibling modules by
   # ../ paths: a wrapper module maps them to their published versions instead.
-  local out="$C/etcd-$ETCD_VERSION" wrap="$KN_CACHE/etcd-$ETCD_VERSION-wrapper" m
+  local out="$COMPONENTS_DIR/etcd-$ETCD_VERSION" wrap="$KIND_NODE_CACHE/etcd-$ETCD_VERSION-wrapper" m
   have "$out" etcd && return 0
   mkdir -p "$out" "$wrap"
   {
@@ -87,12 +87,12 @@ build_etcd() {
     echo ")"
   } >"$wrap/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$wrap/tools.go"
-  (cd "$wrap" && go mod tidy && CGO_ENABLED=0 "${GOB[@]}" \
+  (cd "$wrap" && go mod tidy && CGO_ENABLED=0 "${GO_BUILD[@]}" \
      -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
 }
 
 build_coredns() {
-  local out="$C/coredns-$COREDNS_VERSION"
+  local out="$COMPONENTS_DIR/coredns-$COREDNS_VERSION"
   have "$out" coredns && return 0
   mkdir -p "$out"
   GOBIN="$out" CGO_ENABLED=0 nice -n 10 go install -p 2 -trimpath -ldflags "-s -w" \
@@ -100,7 +100,7 @@ build_coredns() {
 }
 
 build_local_path() {
-  local out="$C/local-path-provisioner-$LOCAL_PATH_VERSION"
+  local out="$COMPONENTS_DIR/local-path-provisioner-$LOCAL_PATH_VERSION"
   have "$out" local-path-provisioner && return 0
   mkdir -p "$out"
   GOBIN="$out" CGO_ENABLED=0 nice -n 10 go install -p 2 -trimpath \
@@ -109,7 +109,7 @@ build_local_path() {
 }
 
 build_pause() {
-  local out="$C/pause-$PAUSE_IMAGE_TAG" dir
+  local out="$COMPONENTS_DIR/pause-$PAUSE_IMAGE_TAG" dir
   have "$out" pause && return 0
   dir="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
   mkdir -p "$out"
@@ -120,7 +120,7 @@ build_pause() {
 
 fetch_busybox() {
   # Debian's busybox-static: sh, rm, mkdir, ... for the local-path helper pods
-  local out="$C/busybox-$BUSYBOX_DEB_VERSION" tmp
+  local out="$COMPONENTS_DIR/busybox-$BUSYBOX_DEB_VERSION" tmp
   have "$out" busybox && return 0
   tmp="$(mktemp -d)"
   (cd "$tmp" && apt-get download -q "busybox-static=${BUSYBOX_DEB_VERSION}" >/dev/null && dpkg-deb -x ./*.deb x)
@@ -131,4 +131,4 @@ for part in containerd runc crictl cni etcd coredns local_path pause; do
   step "component $part" "build_$part"
 done
 step "component busybox" fetch_busybox
-log "components in $C:"; du -sh "$C"/* | sed 's/^/  /'
+log "components in $COMPONENTS_DIR:"; du -sh "$COMPONENTS_DIR"/* | sed 's/^/  /'

@@ -6,14 +6,14 @@
 # module zip, so this generates a wrapper module in the cache that requires
 # k8s.io/kubernetes and maps each staging module to its published v0.N.M. Versions are
 # stamped with ldflags so kubeadm/kubectl/helm see the real version.
-# Output: $KN_CACHE/k8s-$K8S_VERSION/bin/. Idempotent (skips when all binaries are stamped).
+# Output: $KIND_NODE_CACHE/k8s-$K8S_VERSION/bin/. Idempotent (skips when all binaries are stamped).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
 CMDS=(kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
-work="${KN_CACHE}/k8s-${K8S_VERSION}"
+work="${KIND_NODE_CACHE}/k8s-${K8S_VERSION}"
 out="${work}/bin"
 wrap="${work}/wrapper"
 mkdir -p "$out" "$wrap"

@@ -27,17 +27,17 @@ NODE_IMAGE="${NODE_IMAGE:-localhost/article-pipeline/kind-node:${K8S_VERSION}}"
 BASE_IMAGE="${NODE_BASE_IMAGE:-localhost/article-pipeline/base:bookworm}"
 
 # --- caches ----------------------------------------------------------------------------
-AP_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline"
-KN_CACHE="${AP_CACHE}/kind-node"
-export GOMODCACHE="${AP_CACHE}/go/mod"
-export GOCACHE="${AP_CACHE}/go/build"
-export GOBIN="${AP_CACHE}/bin"
-export GOPATH="${AP_CACHE}/go/path"
+ARTICLE_PIPELINE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline"
+KIND_NODE_CACHE="${ARTICLE_PIPELINE_CACHE}/kind-node"
+export GOMODCACHE="${ARTICLE_PIPELINE_CACHE}/go/mod"
+export GOCACHE="${ARTICLE_PIPELINE_CACHE}/go/build"
+export GOBIN="${ARTICLE_PIPELINE_CACHE}/bin"
+export GOPATH="${ARTICLE_PIPELINE_CACHE}/go/path"
 export GOFLAGS="-buildvcs=false"
 export GOTOOLCHAIN=local
 PATH="${GOBIN}:${GO_BIN%/*}:${PATH}"
 export PATH
-mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOBIN" "$GOPATH" "$KN_CACHE"
+mkdir -p "$GOMODCACHE" "$GOCACHE" "$GOBIN" "$GOPATH" "$KIND_NODE_CACHE"
 
 # --- logging with per-step timings -----------------------------------------------------
 _kn_t0=$(date +%s)

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Pins and cache layout shared by images/spark-operator/build.sh and chart.sh (sourced, not run).
+# Pins and cache layout shared by images/spark-operator/ (image.sh, prepare.sh) and
+# scripts/kind/spark-operator-chart.sh (sourced, not run).
 # Everything downloaded or built lives outside the clone, under
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline/
 # so `git clean` never throws it away and every clone on the machine shares it.
@@ -21,15 +22,13 @@ PYSPARK_VERSION=4.2.0
 PYSPARK_SDIST_URL=https://files.pythonhosted.org/packages/c3/33/c987434f5d50aa802779a004ca0fd45ee4350caab50554ad7283d5a22b50/pyspark-4.2.0.tar.gz
 PYSPARK_SDIST_SHA256=5ad689d53570ee1674193fd4f9bda065f0db3be9363a27d2a3406cc457b70b61
 
-SPARK_OPERATOR_IMAGE="${SPARK_OPERATOR_IMAGE:-localhost/article-pipeline/spark-operator:${SPARK_OPERATOR_VERSION}}"
-
-AP_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline"
+ARTICLE_PIPELINE_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/article-pipeline"
 # Go caches shared with the other Go builds of the project (kind node, Kubernetes).
-export GOMODCACHE="${GOMODCACHE:-$AP_CACHE/go/mod}"
-export GOCACHE="${GOCACHE:-$AP_CACHE/go/build}"
+export GOMODCACHE="${GOMODCACHE:-$ARTICLE_PIPELINE_CACHE/go/mod}"
+export GOCACHE="${GOCACHE:-$ARTICLE_PIPELINE_CACHE/go/build}"
 # Writable module cache, so `rm -rf` of the cache works without chmod.
 export GOFLAGS="${GOFLAGS:--modcacherw}"
-SPARK_OPERATOR_CACHE="$AP_CACHE/spark-operator/v$SPARK_OPERATOR_VERSION"
+SPARK_OPERATOR_CACHE="$ARTICLE_PIPELINE_CACHE/spark-operator/v$SPARK_OPERATOR_VERSION"
 
 # so_log MSG: progress on stderr with seconds since the script started.
 so_log() { echo "[$(basename "$0") +$(( $(date +%s) - ${so_t0:-$(date +%s)} ))s] $*" >&2; }

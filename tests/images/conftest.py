@@ -38,11 +38,11 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="session")
 def built_images(engine: Engine, request: pytest.FixtureRequest) -> dict[str, dict[str, int]]:
-    """Build both images once per session with scripts/build-images.sh; sizes and times."""
+    """Build both images once per session with scripts/build-image.sh; sizes and times."""
     start = time.monotonic()
     env = dict(os.environ, CONTAINER_ENGINE=engine.name, IMAGE_TAG=TAG)
     proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-images.sh")],
+        ["bash", str(REPO / "scripts" / "build-image.sh"), "publisher", "spark-job"],
         cwd=REPO,
         env=env,
         capture_output=True,

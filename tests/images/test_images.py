@@ -1,6 +1,6 @@
 """The container images, built and run for real (podman here, docker where it exists).
 
-Builds both images once (scripts/build-images.sh), then runs them the way users and the
+Builds both images once (scripts/build-image.sh publisher spark-job), then runs them the way users and the
 chart do: host network against a moto_server on 127.0.0.1, read-only root filesystem with a
 writable /tmp, non-root. Slow tier: a cold build takes a few minutes (pyspark is ~450 MB).
 """

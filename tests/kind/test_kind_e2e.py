@@ -60,7 +60,7 @@ T = TypeVar("T")
 def node_image_prerequisites_missing() -> str | None:
     """Why this machine cannot build the kind node image (podman, no registry), or None when it can.
 
-    With Docker, kind pulls the stock image. Otherwise images/kind-node/build.sh needs root and Go;
+    With Docker, kind pulls the stock image. Otherwise `scripts/build-image.sh kind-node` needs root and Go;
     a build that fails for any other reason fails the test.
     """
     if ENGINE == "docker":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# images/kind-node/smoke.sh - prove a kind cluster made by `make kind-up` works: the node is
+# scripts/kind/smoke.sh - prove a kind cluster made by `make kind-up` works: the node is
 # Ready, CoreDNS and local-path-provisioner run, a PVC of storageClass "standard" binds and is
 # written, a pod resolves kubernetes.default.svc, and a NodePort Service (30800) answers on the
 # host at 127.0.0.1:18000 through kind's port mapping. Uses only the busybox helper image that
@@ -7,8 +7,9 @@
 # Env: KIND_CLUSTER (article-pipeline), KUBECTL (kubectl), SMOKE_HOST_PORT (18000).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=images/kind-node/lib.sh
+. "$repo/images/kind-node/lib.sh"
 
 CLUSTER="${KIND_CLUSTER:-article-pipeline}"
 K=("${KUBECTL:-kubectl}" --context "kind-$CLUSTER")

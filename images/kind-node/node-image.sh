@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# images/kind-node/build.sh - assemble the kind node image localhost/article-pipeline/kind-node:<k8s>
-# locally, for machines that reach no image registry. Same order as `kind build node-image`
+# images/kind-node/node-image.sh - assemble the kind node image localhost/article-pipeline/kind-node:<k8s>
+# locally, for machines that reach no image registry (run by scripts/build-image.sh kind-node,
+# which builds it only when it does not exist: images/kind-node/image.sh). Same order as `kind build node-image`
 # (kind v0.30.0): a systemd bookworm base with kind's images/base files (read from the kind
 # Go module), containerd/runc/crictl/CNI plugins, kubelet/kubeadm/kubectl in /usr/bin,
 # /kind/version, /kind/manifests, and a containerd image store preloaded (ctr import) with
 # every image kubeadm and the default add-ons request; then podman commit.
 # Every binary is built from source (build-k8s.sh, build-components.sh); everything is cached
-# under ${XDG_CACHE_HOME:-~/.cache}/article-pipeline. Idempotent: FORCE=1 rebuilds the node
-# image (binaries stay cached; FORCE_PARTS=1 also rebuilds the intermediate images).
+# under ${XDG_CACHE_HOME:-~/.cache}/article-pipeline. Every part already built is reused;
+# FORCE_PARTS=1 rebuilds the intermediate images too.
 # shellcheck disable=SC2016  # the single-quoted scripts run inside containers
 set -euo pipefail
-# shellcheck source=scripts/build-lock.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/build-lock.sh"   # one build at a time
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$here/lib.sh"
@@ -22,15 +21,11 @@ NODE_BASE="${PARTS}/base:kind-${KIND_VERSION}-bookworm"
 HELPER_IMAGE="localhost/article-pipeline/kind-helper:${BUSYBOX_DEB_VERSION#*:}"
 HELPER_IMAGE="${HELPER_IMAGE//+/_}"                      # '+' is not allowed in a tag
 LOCAL_PATH_IMAGE="localhost/article-pipeline/local-path-provisioner:${LOCAL_PATH_VERSION}"
-K8S_BIN="${KN_CACHE}/k8s-${K8S_VERSION}/bin"
-COMP="${KN_CACHE}/components"
-ARCHIVES="${KN_CACHE}/image-archives"   # only while assembling; removed afterwards
+K8S_BIN="${KIND_NODE_CACHE}/k8s-${K8S_VERSION}/bin"
+COMPONENTS_DIR="${KIND_NODE_CACHE}/components"
+ARCHIVES="${KIND_NODE_CACHE}/image-archives"   # only while assembling; removed afterwards
 
-if [ "${FORCE:-0}" != 1 ] && "$ENGINE" image exists "$NODE_IMAGE"; then
-  log "$NODE_IMAGE exists (FORCE=1 to rebuild)"
-  exit 0
-fi
-[ "$(id -u)" -eq 0 ] || { echo "build.sh: run as root (podman privileged build container)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "node-image.sh: run as root (podman privileged build container)" >&2; exit 1; }
 
 kind_mod() { go mod download -json "sigs.k8s.io/kind@${KIND_VERSION}" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p'; }
 
@@ -53,31 +48,8 @@ node_base() {
   files="$(kind_mod)/images/base/files"
   "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true
   # shellcheck disable=SC2086 # the package list is split on purpose
-  "$ENGINE" run --name "$c" -v "$files:/kind-files:ro" \
-    "$BASE_IMAGE" bash -euo pipefail -c '
-      f=/kind-files
-      install -m 0755 $f/usr/local/bin/* /usr/local/bin/
-      mkdir -p /kind/bin /LICENSES /etc/containerd /etc/default /etc/sysctl.d /etc/systemd/system/kubelet.service.d
-      cp -r $f/kind/. /kind/ && find /kind -type f -exec chmod 0644 {} + && chmod 0755 /kind/bin /kind/bin/*
-      install -m 0644 $f/LICENSES/* /LICENSES/
-      install -m 0644 $f/etc/crictl.yaml /etc/
-      install -m 0644 $f/etc/containerd/* /etc/containerd/
-      install -m 0644 $f/etc/default/* /etc/default/
-      install -m 0644 $f/etc/sysctl.d/* /etc/sysctl.d/
-      find $f/etc/systemd/system -maxdepth 1 -type f -exec install -m 0644 {} /etc/systemd/system/ \;
-      install -m 0644 $f/etc/systemd/system/kubelet.service.d/* /etc/systemd/system/kubelet.service.d/
-      export DEBIAN_FRONTEND=noninteractive
-      clean-install "$@"
-      find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete
-      rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/* \
-            /lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev* \
-            /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/*
-      echo "ReadKMsg=no" >> /etc/systemd/journald.conf
-      ln -sf "$(which systemd)" /sbin/init
-      systemctl enable kubelet.service containerd.service undo-mount-hacks.service
-      systemctl mask systemd-binfmt.service
-      mkdir -p /etc/kubernetes/manifests /opt/cni/bin
-    ' node-base $NODE_APT_PACKAGES
+  "$ENGINE" run --name "$c" -v "$files:/kind-files:ro" -v "$here/node-base.sh:/node-base.sh:ro" \
+    "$BASE_IMAGE" bash /node-base.sh $NODE_APT_PACKAGES
   "$ENGINE" commit -q \
     --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
@@ -143,11 +115,11 @@ component_images() {
     static_image "${PARTS}/$c:${K8S_VERSION}" "[\"/usr/local/bin/$c\"]" "$K8S_BIN/$c:usr/local/bin/$c"
   done
   kube_proxy_image
-  static_image "${PARTS}/etcd:${ETCD_IMAGE_TAG}" '["/usr/local/bin/etcd"]' "$COMP/etcd-$ETCD_VERSION/etcd:usr/local/bin/etcd"
-  static_image "${PARTS}/coredns:${COREDNS_VERSION}" '["/coredns"]' "$COMP/coredns-$COREDNS_VERSION/coredns:coredns"
-  static_image "${PARTS}/pause:${PAUSE_IMAGE_TAG}" '["/pause"]' "$COMP/pause-$PAUSE_IMAGE_TAG/pause:pause"
+  static_image "${PARTS}/etcd:${ETCD_IMAGE_TAG}" '["/usr/local/bin/etcd"]' "$COMPONENTS_DIR/etcd-$ETCD_VERSION/etcd:usr/local/bin/etcd"
+  static_image "${PARTS}/coredns:${COREDNS_VERSION}" '["/coredns"]' "$COMPONENTS_DIR/coredns-$COREDNS_VERSION/coredns:coredns"
+  static_image "${PARTS}/pause:${PAUSE_IMAGE_TAG}" '["/pause"]' "$COMPONENTS_DIR/pause-$PAUSE_IMAGE_TAG/pause:pause"
   static_image "$LOCAL_PATH_IMAGE" '["/usr/local/bin/local-path-provisioner"]' \
-    "$COMP/local-path-provisioner-$LOCAL_PATH_VERSION/local-path-provisioner:usr/local/bin/local-path-provisioner"
+    "$COMPONENTS_DIR/local-path-provisioner-$LOCAL_PATH_VERSION/local-path-provisioner:usr/local/bin/local-path-provisioner"
   helper_image
 }
 
@@ -156,7 +128,7 @@ helper_image() {
   if [ "${FORCE_PARTS:-0}" != 1 ] && "$ENGINE" image exists "$HELPER_IMAGE"; then return 0; fi
   local root; root="$(mktemp -d)"
   mkdir -p "$root/bin" "$root/tmp" "$root/etc"; chmod 1777 "$root/tmp"
-  install -m 0755 "$COMP/busybox-$BUSYBOX_DEB_VERSION/busybox" "$root/bin/busybox"
+  install -m 0755 "$COMPONENTS_DIR/busybox-$BUSYBOX_DEB_VERSION/busybox" "$root/bin/busybox"
   local a; for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"; printf 'root:x:0:\n' >"$root/etc/group"
   tar -C "$root" --owner=0 --group=0 --numeric-owner -c . | "$ENGINE" import -q \
@@ -167,12 +139,12 @@ helper_image() {
 
 # --- 4. manifests -----------------------------------------------------------------------
 manifests() {
-  mkdir -p "$KN_CACHE/manifests"
+  mkdir -p "$KIND_NODE_CACHE/manifests"
   # CNI: our own installer (kindnetd's module is not on the proxy); see default-cni.yaml
-  sed "s#@HELPER_IMAGE@#${HELPER_IMAGE}#g" "$here/default-cni.yaml" >"$KN_CACHE/manifests/default-cni.yaml"
+  sed "s#@HELPER_IMAGE@#${HELPER_IMAGE}#g" "$here/default-cni.yaml" >"$KIND_NODE_CACHE/manifests/default-cni.yaml"
   # storage: kind v0.30.0's own manifest, read from its module source, with our image names
   python3 - "$(kind_mod)/pkg/build/nodeimage/const_storage.go" "$LOCAL_PATH_IMAGE" "$HELPER_IMAGE" \
-      >"$KN_CACHE/manifests/default-storage.yaml" <<'PY'
+      >"$KIND_NODE_CACHE/manifests/default-storage.yaml" <<'PY'
 import re, sys
 src, prov, helper = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(src).read()
@@ -181,7 +153,7 @@ body = body.replace('` + storageProvisionerImage + `', prov).replace('` + storag
 assert '`' not in body, "unexpected Go expression left in the storage manifest"
 sys.stdout.write(body)
 PY
-  grep -q "image: $LOCAL_PATH_IMAGE" "$KN_CACHE/manifests/default-storage.yaml"
+  grep -q "image: $LOCAL_PATH_IMAGE" "$KIND_NODE_CACHE/manifests/default-storage.yaml"
 }
 
 # --- 5. archives of the images, under the names the cluster requests --------------------
@@ -190,7 +162,7 @@ archives() {
   # every image kubeadm will ask for must be in the map
   want="$("$K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION")"
   for img in $want; do
-    [ -n "${IMAGE_MAP[$img]:-}" ] || { echo "build.sh: no local image for kubeadm's $img" >&2; return 1; }
+    [ -n "${IMAGE_MAP[$img]:-}" ] || { echo "node-image.sh: no local image for kubeadm's $img" >&2; return 1; }
   done
   mkdir -p "$ARCHIVES"
   local src id
@@ -213,10 +185,10 @@ assemble() {
     -v "$ARCHIVES:/kind-archives:ro" "$NODE_BASE" infinity >/dev/null
   cp_in() { "$ENGINE" cp "$1" "$c:$2"; "$ENGINE" exec "$c" chmod 0755 "$2"; "$ENGINE" exec "$c" chown root:root "$2"; }
   for b in kubeadm kubelet kubectl; do cp_in "$K8S_BIN/$b" "/usr/bin/$b"; done
-  for b in containerd ctr containerd-shim-runc-v2; do cp_in "$COMP/containerd-$CONTAINERD_VERSION/$b" "/usr/local/bin/$b"; done
-  cp_in "$COMP/runc-$RUNC_VERSION/runc" /usr/local/sbin/runc
-  cp_in "$COMP/crictl-$CRI_TOOLS_VERSION/crictl" /usr/local/bin/crictl
-  for b in ptp host-local loopback portmap; do cp_in "$COMP/cni-plugins-$CNI_PLUGINS_VERSION/$b" "/opt/cni/bin/$b"; done
+  for b in containerd ctr containerd-shim-runc-v2; do cp_in "$COMPONENTS_DIR/containerd-$CONTAINERD_VERSION/$b" "/usr/local/bin/$b"; done
+  cp_in "$COMPONENTS_DIR/runc-$RUNC_VERSION/runc" /usr/local/sbin/runc
+  cp_in "$COMPONENTS_DIR/crictl-$CRI_TOOLS_VERSION/crictl" /usr/local/bin/crictl
+  for b in ptp host-local loopback portmap; do cp_in "$COMPONENTS_DIR/cni-plugins-$CNI_PLUGINS_VERSION/$b" "/opt/cni/bin/$b"; done
   "$ENGINE" exec "$c" bash -euo pipefail -c '
     ctr oci spec \
       | jq ".hooks.createContainer[.hooks.createContainer| length] |= . + {\"path\": \"/kind/bin/mount-product-files.sh\"}" \
@@ -224,8 +196,8 @@ assemble() {
     containerd --version; runc --version | sed -n 1p; crictl --version; kubelet --version'
   printf '%s' "$K8S_VERSION" | "$ENGINE" exec -i "$c" tee /kind/version >/dev/null
   "$ENGINE" exec "$c" mkdir -p /kind/manifests
-  "$ENGINE" cp "$KN_CACHE/manifests/default-cni.yaml" "$c:/kind/manifests/default-cni.yaml"
-  "$ENGINE" cp "$KN_CACHE/manifests/default-storage.yaml" "$c:/kind/manifests/default-storage.yaml"
+  "$ENGINE" cp "$KIND_NODE_CACHE/manifests/default-cni.yaml" "$c:/kind/manifests/default-cni.yaml"
+  "$ENGINE" cp "$KIND_NODE_CACHE/manifests/default-storage.yaml" "$c:/kind/manifests/default-storage.yaml"
   "$ENGINE" exec "$c" chmod 0644 /kind/manifests/default-cni.yaml /kind/manifests/default-storage.yaml /kind/version
   # containerd just for the import, as kind's build does
   "$ENGINE" exec "$c" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'
@@ -253,7 +225,7 @@ assemble() {
     "$c" "$NODE_IMAGE" >/dev/null
 }
 
-# `build.sh STEP...` runs single steps (binaries node_base component_images manifests archives
+# `node-image.sh STEP...` runs single steps (binaries node_base component_images manifests archives
 # assemble), for debugging.
 if [ "$#" -gt 0 ]; then
   for s in "$@"; do

@@ -4,7 +4,7 @@
 # (charts/article-pipeline/charts/localstack, rendered with helm when available) mounted in
 # /etc/localstack/init/ready.d, the edge port published on 127.0.0.1 only.
 #
-#   images/localstack/smoke-test.sh            # PORT=<n> to choose the host port
+#   scripts/localstack-smoke-test.sh           # PORT=<n> to choose the host port
 #
 # Checks and times: "Ready." in the log, /_localstack/health (kinesis and s3 available), the
 # ready.d hook done (stream + bucket made by awslocal), then with boto3 from the host:
@@ -13,7 +13,7 @@
 # Needs python3 with boto3 on the host (the project's venv has it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
 image="${LOCALSTACK_IMAGE:-localhost/article-pipeline/localstack:4.14.0}"
 # Default: a free port on 127.0.0.1 (several smoke tests may run side by side).
 port="${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"

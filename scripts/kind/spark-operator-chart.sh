@@ -3,7 +3,7 @@
 # (github.com/kubeflow/spark-operator/v2@v2.5.2, charts/spark-operator-chart) and extracted
 # into the cache on first use. No chart repository needed:
 #
-#   helm upgrade --install spark-operator "$(images/spark-operator/chart.sh)" \
+#   helm upgrade --install spark-operator "$(scripts/kind/spark-operator-chart.sh)" \
 #     -f images/spark-operator/values.yaml --namespace spark-operator --create-namespace
 #
 # stdout: the chart directory only; progress goes to stderr. Idempotent (FORCE=1 re-extracts).
@@ -11,7 +11,7 @@ set -euo pipefail
 so_t0=$(date +%s)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=images/spark-operator/versions.sh
-. "$here/versions.sh"
+. "$here/../../images/spark-operator/versions.sh"
 
 dest="$SPARK_OPERATOR_CACHE/chart/spark-operator"
 stamp="$SPARK_OPERATOR_CACHE/chart/.extracted-from"
@@ -40,7 +40,7 @@ fi
 src="$tmp/$prefix"
 version="$(sed -n 's/^version:[[:space:]]*//p' "$src/Chart.yaml")"
 if [ "$version" != "$SPARK_OPERATOR_VERSION" ]; then
-  echo "chart.sh: chart version '$version' != $SPARK_OPERATOR_VERSION" >&2
+  echo "spark-operator-chart.sh: chart version '$version' != $SPARK_OPERATOR_VERSION" >&2
   exit 1
 fi
 # Module zips keep files read-only; make the copy ours, then swap it in whole.

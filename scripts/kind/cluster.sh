@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# images/kind-node/cluster.sh - the kind cluster behind `make kind-up`, `make kind-load`,
+# scripts/kind/cluster.sh - the kind cluster behind `make kind-up`, `make kind-load`,
 # `make kind-down`, with one code path for two kinds of machine:
 #   - Docker engine and an image registry reachable (laptop, GitHub Actions): kind's docker
 #     provider and the stock kindest/node image of kind v0.30.0, pinned by digest;
 #   - otherwise (these VMs): kind's podman provider and a node image built here from source
-#     by images/kind-node/build.sh (cached; seconds when it exists).
+#     by `scripts/build-image.sh kind-node` (images/kind-node/; cached: seconds when it exists).
 # Usage: cluster.sh up | image | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
 #        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=images/kind-node/lib.sh
+. "$repo/images/kind-node/lib.sh"
 
 # kindest/node for Kubernetes 1.34 as named by kind v0.30.0 (pkg/apis/config/defaults/image.go)
 STOCK_NODE_IMAGE="kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
@@ -19,12 +20,12 @@ CONFIG="${KIND_CONFIG:-kind-config.yaml}"
 KUBECTL="${KUBECTL:-kubectl}"
 WAIT="${KIND_WAIT:-180}"
 
+# shellcheck source=scripts/container-engine.sh
+. "$repo/scripts/container-engine.sh"
 if [ -z "${KIND_EXPERIMENTAL_PROVIDER:-}" ]; then
-  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-    export KIND_EXPERIMENTAL_PROVIDER=docker
-  else
-    export KIND_EXPERIMENTAL_PROVIDER=podman
-  fi
+  # no engine: say how to get one before kind or the node image is compiled
+  KIND_EXPERIMENTAL_PROVIDER="$(CONTAINER_ENGINE="" container_engine)" || exit
+  export KIND_EXPERIMENTAL_PROVIDER
 fi
 ENGINE="$KIND_EXPERIMENTAL_PROVIDER"
 
@@ -43,7 +44,7 @@ node_image() {
     echo "$STOCK_NODE_IMAGE"
   else
     # `|| return`: errexit does not reach into the command substitution that calls this
-    step "node image $NODE_IMAGE" "$here/build.sh" >&2 || return
+    step "node image $NODE_IMAGE" bash "$repo/scripts/build-image.sh" kind-node >&2 || return
     echo "$NODE_IMAGE"
   fi
 }
