@@ -15,16 +15,19 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.aws import client, wait_for_stream_active
 from common.settings import AwsSettings
 from ops.processes import Child, start_moto, stop_all
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter, Record
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import RecordTypeDef
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,7 +175,7 @@ def fill_stream(emulator: Emulator, stream: str, records: Sequence[Record], thre
 
 
 def read_shard_boto3(
-    aws: AwsSettings, stream: str, shard_id: str, on_batch: Callable[[list[dict[str, Any]]], None] | None = None
+    aws: AwsSettings, stream: str, shard_id: str, on_batch: Callable[[list[RecordTypeDef]], None] | None = None
 ) -> int:
     """Plain GetRecords loop over one shard from TRIM_HORIZON to the tip; returns the record count."""
     kinesis = client("kinesis", aws)
@@ -196,7 +199,7 @@ def read_stream_boto3(
     aws: AwsSettings,
     stream: str,
     shard_ids: Sequence[str],
-    on_batch: Callable[[str, list[dict[str, Any]]], None] | None = None,
+    on_batch: Callable[[str, list[RecordTypeDef]], None] | None = None,
 ) -> int:
     """All shards read concurrently (one thread per shard, as Spark runs one task per shard)."""
     with ThreadPoolExecutor(len(shard_ids)) as pool:
@@ -288,7 +291,3 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
     log(f"wrote {path}")
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.env import (
     REPO,
@@ -23,6 +23,9 @@ from bench.env import (
     read_stream_boto3,
 )
 from common.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import RecordTypeDef
 
 
 def spark_session(aws: AwsSettings, shuffle_partitions: int, master: str = "local[2]") -> Any:
@@ -204,7 +207,7 @@ def prepared_stream(
     if mem_dir:
         copied: dict[str, list[Any]] = {}
 
-        def keep(shard: str, batch: list[dict[str, Any]]) -> None:
+        def keep(shard: str, batch: list[RecordTypeDef]) -> None:
             copied.setdefault(shard, []).extend(
                 KinesisRecord(r["Data"], r["PartitionKey"], r["SequenceNumber"], None, r["ApproximateArrivalTimestamp"])
                 for r in batch

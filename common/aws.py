@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from common.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
 
 # Error codes AWS returns when a caller exceeds a rate or throughput limit.
 THROTTLE_CODES = frozenset({"ProvisionedThroughputExceededException", "LimitExceededException", "ThrottlingException"})
@@ -25,8 +29,16 @@ RETRYABLE_CODES = THROTTLE_CODES | {
 }
 
 
-def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
-    """A boto3 client for ``service`` ('kinesis', 's3') with standard retries."""
+@overload
+def client(service: Literal["kinesis"], aws: AwsSettings, **config_overrides: Any) -> KinesisClient: ...
+
+
+@overload
+def client(service: Literal["s3"], aws: AwsSettings, **config_overrides: Any) -> S3Client: ...
+
+
+def client(service: Literal["kinesis", "s3"], aws: AwsSettings, **config_overrides: Any) -> KinesisClient | S3Client:
+    """A boto3 client for ``service`` with standard retries (``config_overrides`` go to botocore's ``Config``)."""
     import boto3
     from botocore.config import Config
 
@@ -35,7 +47,7 @@ def client(service: str, aws: AwsSettings, **config_overrides: Any) -> Any:
     if service == "s3" and endpoint:
         options["s3"] = {"addressing_style": "path"}
     options.update(config_overrides)
-    session: Any = boto3.session.Session()  # the stubs type clients per literal service name
+    session = boto3.session.Session()
     return session.client(service, region_name=aws.region, endpoint_url=endpoint, config=Config(**options))
 
 
@@ -50,9 +62,12 @@ def full_jitter_backoff(attempt: int, rng: random.Random, base_seconds: float, c
     return rng.uniform(0, min(cap_seconds, base_seconds * 2**attempt))
 
 
-def wait_for_stream_active(kinesis: Any, stream_name: str, timeout_seconds: float, poll_seconds: float = 0.25) -> None:
+def wait_for_stream_active(
+    kinesis: KinesisClient, stream_name: str, timeout_seconds: float, poll_seconds: float = 0.25
+) -> None:
     """Block until ``stream_name`` is ACTIVE (boto3's ``stream_exists`` waiter); ``WaiterError`` past the timeout."""
     kinesis.get_waiter("stream_exists").wait(
         StreamName=stream_name,
-        WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max(1, math.ceil(timeout_seconds / poll_seconds))},
+        # botocore sleeps whatever number Delay holds; the stubs' int would make the wait 4x longer.
+        WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max(1, math.ceil(timeout_seconds / poll_seconds))},  # type: ignore[typeddict-item]
     )

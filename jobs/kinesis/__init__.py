@@ -1,6 +1,15 @@
 """An exactly-once Kinesis source written with PySpark's Python Data Source API.
 
-Modules: ``positions`` (pure position and planning logic), ``position_log`` (the durable
-per-batch shard end positions), ``shard_reader`` (GetRecords with retries, on executors),
-``source`` (the Spark ``DataSource`` tying them together).
+Modules, from Spark's side down to AWS:
+
+- ``source``: the Spark ``DataSource`` and its stream reader, mapping Spark's calls onto the rest
+- ``options``: the source's options, read once into typed values
+- ``planner``: on the driver, each batch's shard starts and limits, and the position log's upkeep
+- ``shard_batch``: on an executor, one shard for one batch read and its end recorded (or replayed)
+- ``shard_reader``: GetRecords from a start to a limit or a recorded end, iterators renewed, aggregates split
+- ``client``: every Kinesis call, typed, retried within a deadline and counted
+- ``faults``: optional fault injection into that client (tests, chaos runs)
+- ``positions``: pure position and planning logic (offsets, shard ends, lineage)
+- ``position_log``: the durable per-batch shard end positions
+- ``progress``: reading committed batches and shard lag back for status lines and ``make status``
 """

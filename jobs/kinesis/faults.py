@@ -22,12 +22,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.settings import SettingError
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import (
+        DescribeStreamSummaryOutputTypeDef,
+        GetRecordsOutputTypeDef,
+        GetShardIteratorOutputTypeDef,
+        ListShardsOutputTypeDef,
+    )
+
+    from jobs.kinesis.client import KinesisApi
+
 FAULT_KINDS = ("throttle", "server_error", "expire_iterator", "connection_error", "access_denied")
-_WRAPPED_CALLS = {"get_records": "GetRecords", "get_shard_iterator": "GetShardIterator"}
 
 
 @dataclass(frozen=True)
@@ -85,25 +94,27 @@ def client_error(code: str, message: str, status: int, operation: str, client: A
 
 
 class FaultyKinesisClient:
-    """A boto3 Kinesis client whose GetRecords / GetShardIterator fail at the spec's rates."""
+    """A Kinesis API (``client.KinesisApi``) whose GetRecords / GetShardIterator fail at the spec's rates."""
 
-    def __init__(self, client: Any, spec: FaultSpec, salt: str = "") -> None:
-        self._client = client
+    def __init__(self, api: KinesisApi, spec: FaultSpec, salt: str = "") -> None:
+        self._api = api
         self._spec = spec
         self._rng = random.Random(f"{spec.seed}:{salt}")
         self.injected: dict[str, int] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._client, name)
-        operation = _WRAPPED_CALLS.get(name)
-        if operation is None:
-            return target
+    def list_shards(self, *args: Any, **kwargs: Any) -> ListShardsOutputTypeDef:
+        return self._api.list_shards(*args, **kwargs)
 
-        def call(**kwargs: Any) -> Any:
-            self._maybe_fail(operation)
-            return target(**kwargs)
+    def describe_stream_summary(self, *args: Any, **kwargs: Any) -> DescribeStreamSummaryOutputTypeDef:
+        return self._api.describe_stream_summary(*args, **kwargs)
 
-        return call
+    def get_shard_iterator(self, *args: Any, **kwargs: Any) -> GetShardIteratorOutputTypeDef:
+        self._maybe_fail("GetShardIterator")
+        return self._api.get_shard_iterator(*args, **kwargs)
+
+    def get_records(self, *args: Any, **kwargs: Any) -> GetRecordsOutputTypeDef:
+        self._maybe_fail("GetRecords")
+        return self._api.get_records(*args, **kwargs)
 
     def _maybe_fail(self, operation: str) -> None:
         for kind, rate in self._spec.rates:
@@ -119,17 +130,17 @@ class FaultyKinesisClient:
 
         if kind == "throttle":
             code = self._rng.choice(["ProvisionedThroughputExceededException", "LimitExceededException"])
-            return client_error(code, "Rate exceeded for shard (injected)", 400, operation, self._client)
+            return client_error(code, "Rate exceeded for shard (injected)", 400, operation, self._api)
         if kind == "server_error":
-            return client_error("InternalFailure", "Internal service failure (injected)", 500, operation, self._client)
+            return client_error("InternalFailure", "Internal service failure (injected)", 500, operation, self._api)
         if kind == "expire_iterator":
-            return client_error("ExpiredIteratorException", "Iterator expired (injected)", 400, operation, self._client)
+            return client_error("ExpiredIteratorException", "Iterator expired (injected)", 400, operation, self._api)
         if kind == "access_denied":
             return client_error(
                 "AccessDeniedException",
                 "not authorized to perform kinesis:" + operation + " (injected)",
                 400,
                 operation,
-                self._client,
+                self._api,
             )
         return EndpointConnectionError(endpoint_url="http://kinesis.injected-fault.invalid")

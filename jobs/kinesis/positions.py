@@ -50,7 +50,7 @@ _STARTING_FORMS = (
 
 
 @dataclass(frozen=True)
-class StartingPositions:
+class ResolvedStart:
     """Where a new checkpoint starts: every shard from ``initial``, except those in ``per_shard``."""
 
     initial: Position
@@ -91,16 +91,16 @@ class StartingPosition:
             return json.dumps({shard: {"type": kind, "seq": seq} for shard, kind, seq in self.per_shard})
         return self.kind
 
-    def resolve(self, now: float | None = None) -> StartingPositions:
+    def resolve(self, now: float | None = None) -> ResolvedStart:
         """The positions of a new checkpoint; LATEST is pinned to ``now`` so nothing arriving between
         batches is skipped."""
         if self.kind == "LATEST":
-            return StartingPositions({"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now})
+            return ResolvedStart({"type": "AT_TIMESTAMP", "ts": time.time() if now is None else now})
         if self.kind == "AT_TIMESTAMP":
             assert self.timestamp is not None
-            return StartingPositions({"type": "AT_TIMESTAMP", "ts": self.timestamp})
+            return ResolvedStart({"type": "AT_TIMESTAMP", "ts": self.timestamp})
         per_shard: dict[str, Position] = {shard: {"type": kind, "seq": seq} for shard, kind, seq in self.per_shard}
-        return StartingPositions(TRIM_HORIZON, per_shard)
+        return ResolvedStart(TRIM_HORIZON, per_shard)
 
 
 def _epoch_seconds(name: str, value: str) -> float:
@@ -172,7 +172,7 @@ class ShardInfo:
 class ShardEnd:
     """Where a batch stopped reading one shard (one entry of the position log)."""
 
-    end: Position
+    position: Position  # every record at or before it has been read
     records: int
     closed: bool
     millis_behind_latest: int | None = None
@@ -185,7 +185,7 @@ class ShardEnd:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "end": self.end,
+            "end": self.position,  # the log's key since its first version
             "records": self.records,
             "closed": self.closed,
             "millis_behind_latest": self.millis_behind_latest,
@@ -198,7 +198,7 @@ class ShardEnd:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ShardEnd:
         return cls(
-            end=data["end"],
+            position=data["end"],
             records=int(data["records"]),
             closed=bool(data["closed"]),
             millis_behind_latest=data.get("millis_behind_latest"),
@@ -325,7 +325,7 @@ def plan_next_offset(
         if entry.closed:
             done.add(shard_id)
         else:
-            shards[shard_id] = entry.end
+            shards[shard_id] = entry.position
     for shard in listed:
         if shard.shard_id in shards or shard.shard_id in done:
             continue

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from jobs.kinesis.planner import report_trimmed
 from jobs.kinesis.positions import ShardEnd, position_after
 from jobs.kinesis.shard_reader import KinesisRecord, read_through_ms
-from jobs.kinesis.source import report_trimmed
 
 pytestmark = pytest.mark.unit
 HOUR_MS = 3_600_000
@@ -18,7 +18,7 @@ NOW = datetime(2026, 1, 6, 12, 0, tzinfo=timezone.utc)
 
 def end(read_through: datetime | None, closed: bool = False) -> ShardEnd:
     stamp = None if read_through is None else int(read_through.timestamp() * 1000)
-    return ShardEnd(end=position_after("1"), records=1, closed=closed, read_through_ms=stamp)
+    return ShardEnd(position=position_after("1"), records=1, closed=closed, read_through_ms=stamp)
 
 
 def test_a_resume_beyond_retention_names_the_shard_and_the_gap(caplog: pytest.LogCaptureFixture) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from jobs.kinesis.client import KinesisSourceError
+from jobs.kinesis.planner import check_same_stream
 from jobs.kinesis.positions import TRIM_HORIZON, new_offset, plan_next_offset
-from jobs.kinesis.shard_reader import KinesisSourceError
-from jobs.kinesis.source import check_same_stream
 from ops.run import discard_stale_checkpoints
 
 pytestmark = pytest.mark.unit

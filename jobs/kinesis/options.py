@@ -1,0 +1,76 @@
+"""The ``kinesis`` source's options, validated once on the driver (Spark passes them as strings).
+
+Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl``,
+``startingPosition`` (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<epoch seconds or RFC 3339> |
+JSON ``{"shardId-...": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog``
+(required: local directory or s3:// prefix), ``maxRecordsPerShard`` (10000),
+``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches),
+``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
+``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from common.settings import AwsSettings, SettingError
+from jobs.kinesis.faults import FaultSpec
+from jobs.kinesis.positions import StartingPosition
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """The source's options, validated once on the driver."""
+
+    stream_name: str
+    aws: AwsSettings
+    starting_position: StartingPosition
+    position_log: str
+    max_records_per_shard: int
+    max_fetch_seconds: float
+    retry_deadline_seconds: float
+    position_log_retention: int
+    log_level: str
+    faults: FaultSpec = dataclasses.field(default_factory=FaultSpec)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> SourceOptions:
+        lowered = {key.lower(): value for key, value in options.items()}
+
+        def required(name: str) -> str:
+            value = lowered.get(name.lower(), "").strip()
+            if not value:
+                raise SettingError(f"kinesis source option {name!r} is required")
+            return value
+
+        def number(name: str, default: float, kind: type = float) -> Any:
+            raw = lowered.get(name.lower())
+            if raw is None:
+                return kind(default)
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise SettingError(f"kinesis source option {name!r} must be a number, got {raw!r}") from None
+            if not 0 < value < math.inf:
+                raise SettingError(f"kinesis source option {name!r} must be a finite number > 0, got {raw!r}")
+            return value
+
+        # Parsed now; resolved (LATEST pinned to a time) only when a new checkpoint starts.
+        starting = StartingPosition.parse("startingPosition", lowered.get("startingposition", "TRIM_HORIZON"))
+        return cls(
+            stream_name=required("streamName"),
+            aws=AwsSettings(region=lowered.get("region", "us-east-1"), endpoint_url=lowered.get("endpointurl") or None),
+            starting_position=starting,
+            position_log=required("positionLog"),
+            max_records_per_shard=number("maxRecordsPerShard", 10_000, int),
+            max_fetch_seconds=number("maxFetchSeconds", 2.0),
+            retry_deadline_seconds=number("retryDeadlineSeconds", 60.0),
+            position_log_retention=number("positionLogRetention", 100, int),
+            log_level=lowered.get("loglevel", "INFO"),
+            faults=FaultSpec.parse(lowered.get("faultinjection", os.environ.get("KINESIS_FAULT_INJECTION"))),
+        )
