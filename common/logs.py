@@ -32,7 +32,8 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str) -> None:
     """Send every logger's records to stderr as JSON at ``level`` (DEBUG, INFO, WARNING, ERROR)."""
-    from common.settings import LOG_LEVELS, SettingError
+    from common.env import SettingError
+    from common.settings import LOG_LEVELS
 
     if level.upper() not in LOG_LEVELS:
         raise SettingError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")

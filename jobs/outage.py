@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from common.aws import full_jitter_backoff
+from common.env import Duration
 from common.logs import log_event
-from common.settings import AwsSettings, Duration
+from common.settings import AwsSettings
 
 logger = logging.getLogger("jobs.outage")
 

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from common.contract import OUTPUTS
+from common.env import SettingError
 from common.logs import configure_logging, log_event
-from common.settings import SettingError
 from jobs.outage import OutageGuard, SlowBatchWatch, service_endpoint
 from jobs.settings import JobSettings
 from jobs.watermark_drops import WatermarkDrops, dropped_in_batch

@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import AwsSettings, Duration, EnvReader, SettingError, parse_duration
+from common.env import Duration, SettingError, parse_duration
+from common.settings import AwsSettings, PipelineEnv
 from jobs.kinesis.positions import StartingPosition
 
 AVAILABLE_NOW = "available-now"
@@ -37,7 +38,7 @@ class Trigger:
         return AVAILABLE_NOW if self.interval is None else str(self.interval)
 
 
-def checkpoint_location(env: EnvReader) -> str:
+def checkpoint_location(env: PipelineEnv) -> str:
     """An absolute local path (a PVC in Kubernetes): Spark's checkpoints and the position logs live there."""
     location = env.string("CHECKPOINT_LOCATION", ".state/checkpoints")
     if "://" in location and not location.startswith("file://"):
@@ -47,7 +48,7 @@ def checkpoint_location(env: EnvReader) -> str:
     return os.path.abspath(location.removeprefix("file://"))
 
 
-def author_stats_trigger(env: EnvReader, trigger: Trigger) -> Trigger:
+def author_stats_trigger(env: PipelineEnv, trigger: Trigger) -> Trigger:
     """``AUTHOR_STATS_TRIGGER_INTERVAL``: how often the windowed averages run (default: ``TRIGGER_INTERVAL``).
 
     Windows slide once a minute, so the aggregate gains little from running as often as the
@@ -116,10 +117,10 @@ class JobSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
-        return cls.read(EnvReader(environ))
+        return cls.read(PipelineEnv(environ))
 
     @classmethod
-    def read(cls, env: EnvReader) -> JobSettings:
+    def read(cls, env: PipelineEnv) -> JobSettings:
         trigger = Trigger.parse("TRIGGER_INTERVAL", env.string("TRIGGER_INTERVAL", "5 seconds"))
         return cls(
             aws=env.aws(),

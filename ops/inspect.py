@@ -8,7 +8,8 @@ from typing import Any
 from tabulate import tabulate
 
 from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
-from common.settings import EnvReader, SettingError
+from common.env import SettingError
+from common.settings import PipelineEnv
 from ops.defaults import apply_local_defaults
 from ops.outputs import read_output
 from ops.settings import OpsSettings
@@ -36,7 +37,7 @@ def show(title: str, arrow: Any, query: str) -> None:
 
 def main() -> int:
     try:
-        env = EnvReader(apply_local_defaults())
+        env = PipelineEnv(apply_local_defaults())
         aws, bucket, rows = env.aws(), env.bucket_name(), OpsSettings.read(env).inspect_rows
     except SettingError as error:
         print(f"inspect: invalid setting: {error}", file=sys.stderr)

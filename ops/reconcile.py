@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from tabulate import tabulate
 
 from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE, Article, parse_record
-from common.settings import SettingError
+from common.env import SettingError
 from jobs.dedup import Copy, KeptCopies
 from jobs.settings import JobSettings
 from ops.defaults import apply_local_defaults

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from common.contract import OUTPUTS
-from common.settings import SettingError
+from common.env import SettingError
 from ops.defaults import state_dir as default_state_dir
 from ops.defaults import with_local_defaults
 from ops.processes import Child, die_with_parent, port_open, start, start_moto, stop_all, wait_for_http

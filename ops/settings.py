@@ -1,7 +1,7 @@
 """Every setting of every process, read and checked in one place before ``make run`` starts anything.
 
 ``read_all`` parses the publisher's, the job's and the local tools' settings from one
-environment into their typed values (``common.settings.EnvReader`` remembers each name it
+environment into their typed values (``common.settings.PipelineEnv`` remembers each name it
 read). A bad value raises ``SettingError`` naming the setting, the value and what is accepted;
 ``make run`` then exits 2 before any process starts.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import EnvReader, SettingError
+from common.env import SettingError
+from common.settings import PipelineEnv
 from jobs.settings import JobSettings
 from publisher.settings import PublisherSettings
 
@@ -26,7 +27,7 @@ class OpsSettings:
     inspect_rows: int  # rows `make inspect` prints per table
 
     @classmethod
-    def read(cls, env: EnvReader) -> OpsSettings:
+    def read(cls, env: PipelineEnv) -> OpsSettings:
         cluster = env.string("CLUSTER", "local").lower()
         if cluster not in CLUSTERS:
             raise SettingError(f"CLUSTER must be one of {', '.join(CLUSTERS)}, got {cluster!r}")
@@ -42,6 +43,6 @@ class AllSettings:
 
 
 def read_all(environ: Mapping[str, str]) -> AllSettings:
-    env = EnvReader(environ)
+    env = PipelineEnv(environ)
     publisher, job, ops = PublisherSettings.read(env), JobSettings.read(env), OpsSettings.read(env)
     return AllSettings(publisher=publisher, job=job, ops=ops, names=tuple(env.names))

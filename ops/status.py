@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from common.aws import client
 from common.contract import OUTPUTS
-from common.settings import SettingError
+from common.env import SettingError
 from jobs.kinesis.progress import latest_checkpointed_batch, latest_committed_batch, shard_ends
 from jobs.settings import QUERY_NAMES, JobSettings
 from jobs.watermark_drops import WatermarkDrops

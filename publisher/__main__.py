@@ -11,7 +11,7 @@ import sys
 
 from gunicorn.app.wsgiapp import run
 
-from common.settings import SettingError
+from common.env import SettingError
 from publisher.settings import PublisherSettings
 
 

@@ -10,12 +10,12 @@ gunicorn's own messages use the same one-JSON-object-per-line format as the rest
 pipeline (``common.logs``); the access log is off (probes would flood it).
 """
 
-from common.settings import EnvReader
+from common.settings import PipelineEnv
 from publisher.settings import read_graceful_timeout
 
 workers = 1
 threads = 4
-graceful_timeout = read_graceful_timeout(EnvReader()).milliseconds // 1000
+graceful_timeout = read_graceful_timeout(PipelineEnv()).milliseconds // 1000
 accesslog = None
 # No control socket: it would be written under $HOME, read-only in the container image.
 control_socket_disable = True
@@ -24,7 +24,7 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "common.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-    "root": {"level": EnvReader().log_level(), "handlers": ["stderr"]},
+    "root": {"level": PipelineEnv().log_level(), "handlers": ["stderr"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},

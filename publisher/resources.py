@@ -9,8 +9,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from common.aws import wait_for_stream_active
+from common.env import SettingError
 from common.logs import log_event
-from common.settings import SettingError
 from publisher.settings import PublisherSettings
 
 logger = logging.getLogger("publisher.resources")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from common.settings import AwsSettings, Duration, EnvReader, SettingError
+from common.env import Duration, SettingError
+from common.settings import AwsSettings, PipelineEnv
 
 _MIN_TOKEN_CHARS = 16
 _DEFAULT_GRACEFUL_TIMEOUT = "20 seconds"
 
 
-def api_token(env: EnvReader) -> str | None:
+def api_token(env: PipelineEnv) -> str | None:
     """``PUBLISHER_API_TOKEN``: unset disables ``POST /articles``; a set token must be hard to guess."""
     token = env.optional_string("PUBLISHER_API_TOKEN")
     if token is not None and len(token) < _MIN_TOKEN_CHARS:
@@ -22,7 +23,7 @@ def api_token(env: EnvReader) -> str | None:
     return token
 
 
-def read_graceful_timeout(env: EnvReader) -> Duration:
+def read_graceful_timeout(env: PipelineEnv) -> Duration:
     """``PUBLISHER_GRACEFUL_TIMEOUT``: how long a SIGTERM leaves to flush the buffered articles.
 
     gunicorn (``publisher.gunicorn_conf``) kills its worker after this long; the worker's flush
@@ -53,10 +54,10 @@ class PublisherSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PublisherSettings:
-        return cls.read(EnvReader(environ))
+        return cls.read(PipelineEnv(environ))
 
     @classmethod
-    def read(cls, env: EnvReader) -> PublisherSettings:
+    def read(cls, env: PipelineEnv) -> PublisherSettings:
         seed = env.optional_string("PUBLISHER_SEED")
         if seed is not None and not (seed.removeprefix("-").isascii() and seed.removeprefix("-").isdigit()):
             raise SettingError(f"PUBLISHER_SEED must be an integer, got {seed!r}")

@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from common.settings import SettingError
+from common.env import SettingError
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis.type_defs import (

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.settings import AwsSettings, SettingError
+from common.env import SettingError
+from common.settings import AwsSettings
 from jobs.kinesis.faults import FaultSpec
 from jobs.kinesis.positions import StartingPosition
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Required, TypedDict
 
-from common.settings import SettingError
+from common.env import SettingError
 
 
 class Position(TypedDict, total=False):

@@ -7,7 +7,8 @@ from botocore.exceptions import ClientError
 from fake_kinesis import FakeClock, FakeShard, data_of
 
 from common.aws import client as aws_client
-from common.settings import AwsSettings, SettingError
+from common.env import SettingError
+from common.settings import AwsSettings
 from jobs.kinesis.client import KinesisClient
 from jobs.kinesis.faults import FaultSpec, FaultyKinesisClient
 from jobs.kinesis.positions import TRIM_HORIZON

@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from common.settings import AwsSettings, Duration
+from common.env import Duration
+from common.settings import AwsSettings
 from jobs.outage import OutageGuard, is_transient
 
 pytestmark = pytest.mark.unit

@@ -133,7 +133,7 @@ def test_oversized_requests_get_413_as_json() -> None:
 
 
 def test_a_short_token_is_refused_naming_the_setting() -> None:
-    from common.settings import SettingError
+    from common.env import SettingError
     from publisher.settings import PublisherSettings
 
     with pytest.raises(SettingError, match="PUBLISHER_API_TOKEN"):

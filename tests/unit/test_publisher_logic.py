@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from common.contract import Article, parse_record
-from common.settings import SettingError
+from common.env import SettingError
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import MAX_BYTES_PER_CALL, Record, chunk_records
 from publisher.service import encode

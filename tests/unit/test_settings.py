@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.settings import Duration, SettingError, parse_duration
+from common.env import Duration, SettingError, parse_duration
 from jobs.kinesis.positions import StartingPosition
 from jobs.settings import JobSettings, Trigger
 from ops.settings import read_all
