@@ -92,12 +92,20 @@ def test_reads_every_record_once_across_shards_and_batches(
     assert sorted(bytes(row["data"]).decode() for row in again) == sorted(more)
 
 
+@pytest.mark.parametrize("backend", ["local", "s3"])
 def test_a_replayed_batch_returns_exactly_the_same_records(
-    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+    backend: str, spark: Any, moto_endpoint: str, kinesis: Any, s3: Any, names: dict, tmp_path: Path
 ) -> None:
+    options = {"maxRecordsPerShard": "20"}
+    if backend == "s3":
+        s3.create_bucket(Bucket=names["bucket"])
+        options["positionLog"] = f"s3://{names['bucket']}/positions"
     create_stream(kinesis, names["stream"], 2)
     put(kinesis, names["stream"], 60)
-    first = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="20")
+    first = drain(spark, moto_endpoint, names["stream"], tmp_path, **options)
+    if backend == "s3":
+        assert s3.list_objects_v2(Bucket=names["bucket"], Prefix="positions/")["KeyCount"] > 0
+        assert not (tmp_path / "positions").exists(), "the position log lives only on S3"
     spark_dir = tmp_path / "spark"
     last = max(int(name) for name in os.listdir(spark_dir / "offsets") if name.isdigit())
     replayed = last
@@ -107,7 +115,7 @@ def test_a_replayed_batch_returns_exactly_the_same_records(
     (spark_dir / "commits" / f".{last}.crc").unlink(missing_ok=True)
     # New data that a non-exact source would now also return for the replayed batch.
     put(kinesis, names["stream"], 30, start=500)
-    second = drain(spark, moto_endpoint, names["stream"], tmp_path, maxRecordsPerShard="20")
+    second = drain(spark, moto_endpoint, names["stream"], tmp_path, **options)
     original = sorted((r["shard_id"], r["sequence_number"]) for r in first if r["batch"] == replayed)
     replay = sorted((r["shard_id"], r["sequence_number"]) for r in second if r["batch"] == replayed)
     assert replay == original, "the replayed batch returned different records"
