@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import wait_until
+from pipeline_testing import create_stream, wait_until
+from source_testing import drain, source_frame
 
 from common.aws import wait_for_stream_active
 
 pytestmark = pytest.mark.integration
 KEYS = [f"key-{k}" for k in range(12)]
-
-
-def create_stream(kinesis: Any, name: str, shards: int) -> None:
-    kinesis.create_stream(StreamName=name, ShardCount=shards)
-    wait_for_stream_active(kinesis, name, 30, poll_seconds=0.1)
 
 
 def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
@@ -35,33 +31,6 @@ def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
     for begin in range(0, len(records), 100):
         assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
     return payloads
-
-
-def source(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:
-    return (
-        spark.readStream.format("kinesis")
-        .option("streamName", stream)
-        .option("endpointUrl", endpoint)
-        .option("positionLog", str(checkpoint / "positions"))
-        .options(**options)
-        .load()
-    )
-
-
-def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> list[dict[str, Any]]:
-    delivered: list[dict[str, Any]] = []
-    query = (
-        source(spark, endpoint, stream, checkpoint, **options)
-        .writeStream.foreachBatch(
-            lambda frame, batch: delivered.extend({**r.asDict(), "batch": batch} for r in frame.collect())
-        )
-        .option("checkpointLocation", str(checkpoint / "spark"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination(180)
-    assert not query.isActive and query.exception() is None, query.exception()
-    return delivered
 
 
 def test_reads_every_record_once_across_shards_and_batches(
@@ -122,7 +91,7 @@ def test_resharding_while_data_flows_loses_and_repeats_nothing(
             delivered.extend(rows)
 
     query = (
-        source(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="25")
+        source_frame(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="25")
         .writeStream.foreachBatch(collect)
         .option("checkpointLocation", str(tmp_path / "spark"))
         .trigger(processingTime="500 milliseconds")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pipeline_testing import create_stream, wait_until
+from source_testing import drain, query_fails_with
 
 from jobs.kinesis.position_log import LocalPositionLog, S3PositionLog
 from jobs.kinesis.positions import ShardEnd, position_after
@@ -22,53 +23,6 @@ def put(kinesis: Any, stream: str, count: int, start: int = 0) -> list[str]:
     for begin in range(0, len(records), 500):
         assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 500])["FailedRecordCount"] == 0
     return [json.dumps({"n": n}) for n in range(start, start + count)]
-
-
-def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> list[dict[str, Any]]:
-    """Run the source with Trigger.AvailableNow; return the rows each batch delivered, with batch ids."""
-    delivered: list[dict[str, Any]] = []
-
-    def collect(frame: Any, batch_id: int) -> None:
-        delivered.extend({**row.asDict(), "batch": batch_id} for row in frame.collect())
-
-    frame = (
-        spark.readStream.format("kinesis")
-        .option("streamName", stream)
-        .option("endpointUrl", endpoint)
-        .option("positionLog", str(checkpoint / "positions"))
-        .options(**options)
-        .load()
-    )
-    query = (
-        frame.writeStream.foreachBatch(collect)
-        .option("checkpointLocation", str(checkpoint / "spark"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination(180)
-    assert not query.isActive, "Trigger.AvailableNow must drain the stream and stop"
-    assert query.exception() is None, query.exception()
-    return delivered
-
-
-def query_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str, **options: str) -> None:
-    """Start (or restart) the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
-    frame = (
-        spark.readStream.format("kinesis")
-        .option("streamName", stream)
-        .option("endpointUrl", endpoint)
-        .option("positionLog", str(checkpoint / "positions"))
-        .options(**options)
-        .load()
-    )
-    query = (
-        frame.writeStream.format("noop")
-        .option("checkpointLocation", str(checkpoint / "spark"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    with pytest.raises(Exception, match=message):
-        query.awaitTermination(120)
 
 
 def test_reads_every_record_once_across_shards_and_batches(

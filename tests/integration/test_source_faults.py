@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 from pipeline_testing import create_stream
-from test_kinesis_source import drain, put, query_fails_with
+from source_testing import drain, query_fails_with
+from test_kinesis_source import put
 
 from jobs.kinesis.positions import ShardEnd
 

@@ -1,0 +1,56 @@
+"""Running the Kinesis source on its own in the tests' SparkSession (importable as ``source_testing``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def source_frame(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:
+    """The source's streaming DataFrame over ``stream``, its position log under ``checkpoint/positions``.
+
+    ``options`` are source options and override the defaults set here (``positionLog`` among them).
+    """
+    return (
+        spark.readStream.format("kinesis")
+        .option("streamName", stream)
+        .option("endpointUrl", endpoint)
+        .option("positionLog", str(checkpoint / "positions"))
+        .options(**options)
+        .load()
+    )
+
+
+def drain(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> list[dict[str, Any]]:
+    """Run the source with Trigger.AvailableNow; return the rows each batch delivered, with batch ids."""
+    delivered: list[dict[str, Any]] = []
+
+    def collect(frame: Any, batch_id: int) -> None:
+        delivered.extend({**row.asDict(), "batch": batch_id} for row in frame.collect())
+
+    query = (
+        source_frame(spark, endpoint, stream, checkpoint, **options)
+        .writeStream.foreachBatch(collect)
+        .option("checkpointLocation", str(checkpoint / "spark"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination(180)
+    assert not query.isActive, "Trigger.AvailableNow must drain the stream and stop"
+    assert query.exception() is None, query.exception()
+    return delivered
+
+
+def query_fails_with(spark: Any, endpoint: str, stream: str, checkpoint: Path, message: str, **options: str) -> None:
+    """Start (or restart) the source from ``checkpoint``: the query must fail with ``message`` (a regex)."""
+    query = (
+        source_frame(spark, endpoint, stream, checkpoint, **options)
+        .writeStream.format("noop")
+        .option("checkpointLocation", str(checkpoint / "spark"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    with pytest.raises(Exception, match=message):
+        query.awaitTermination(120)
