@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from common.env import Duration, SettingError, parse_duration
 from common.settings import AwsSettings, PipelineEnv
-from jobs.kinesis.positions import StartingPosition
+from jobs.kinesis.starting_position import StartingPosition
 
 AVAILABLE_NOW = "available-now"
 # The streaming queries of the job; each has its checkpoint under CHECKPOINT_LOCATION/<name>.

@@ -10,6 +10,7 @@ Modules, from Spark's side down to AWS:
 - ``client``: every Kinesis call, typed, retried within a deadline and counted
 - ``faults``: optional fault injection into that client (tests, chaos runs)
 - ``positions``: pure position and planning logic (offsets, shard ends, lineage)
+- ``starting_position``: where a new checkpoint starts (the ``startingPosition`` forms)
 - ``position_log``: the durable per-batch shard end positions
 - ``progress``: reading committed batches and shard lag back for status lines and ``make status``
 """

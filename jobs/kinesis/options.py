@@ -21,7 +21,7 @@ from typing import Any
 from common.env import SettingError
 from common.settings import AwsSettings
 from jobs.kinesis.faults import FaultSpec
-from jobs.kinesis.positions import StartingPosition
+from jobs.kinesis.starting_position import StartingPosition
 
 
 @dataclass(frozen=True)

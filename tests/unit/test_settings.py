@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.env import Duration, SettingError, parse_duration
-from jobs.kinesis.positions import StartingPosition
+from jobs.kinesis.starting_position import StartingPosition
 from jobs.settings import JobSettings, Trigger
 from ops.settings import read_all
 from publisher.settings import PublisherSettings
