@@ -3,9 +3,9 @@
 ``PACKAGES`` names them; ``jobs/jars.lock`` pins every jar they need (Maven coordinates and
 SHA-1), leaving out what pyspark already ships. ``python -m jobs.jars`` downloads the locked jars
 from Maven Central into a cache, verified and with progress, once; afterwards the job starts
-offline with ``spark.jars`` pointing at the cached files. The Spark image runs the same command at
-build time. ``python -m jobs.jars --lock`` re-resolves ``PACKAGES`` with Ivy (the resolver Spark
-ships) and rewrites the lock, after a change of pins.
+offline with the cached files on the driver's and executors' class paths (``jobs.spark_session``).
+The Spark image runs the same command at build time. ``python -m jobs.jars --lock`` re-resolves
+``PACKAGES`` with Ivy (the resolver Spark ships) and rewrites the lock, after a change of pins.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """A Spark standalone cluster from the pip pyspark: one master and N workers on 127.0.0.1.
 
-Mirrors the seed's topology (master + two workers) without downloads: ``spark-class`` ships
-inside the pyspark wheel. The job is submitted with ``spark-submit``; its Python code reaches
-the executors through the installed package (the workers run this same virtual environment).
+The job runs as on a real cluster (a master and two workers by default, ``make run
+CLUSTER=standalone``), without downloads: ``spark-class`` ships inside the pyspark wheel. The job
+is submitted with ``spark-submit``; its Python code reaches the executors through the installed
+package (the workers run this same virtual environment).
 """
 
 from __future__ import annotations

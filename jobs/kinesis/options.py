@@ -5,8 +5,9 @@ Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl
 JSON ``{"shardId-...": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog``
 (required: local directory or s3:// prefix), ``maxRecordsPerShard`` (10000),
 ``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches),
-``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
-``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
+``logLevel`` (INFO: the executors' Python logging), ``faultInjection`` (off; e.g.
+``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see ``faults``; the
+``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def check_same_stream(offset: SourceOffset, stream_name: str, created: float, ch
     """Fail when the checkpoint was made for an earlier stream of the same name (deleted and recreated).
 
     Its positions mean nothing in the new stream: resuming would silently skip or misread records.
-    Offsets written before the creation time was recorded carry none and are not checked.
+    An offset that carries no creation time is not checked.
     """
     recorded = offset.stream_created
     if recorded is not None and abs(recorded - created) > 0.001:

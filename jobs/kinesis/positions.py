@@ -73,7 +73,7 @@ class ShardEnd:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "end": self.position,  # the key the log's entries on disk are read by
+            "end": self.position,  # where the batch stopped reading the shard
             "records": self.records,
             "closed": self.closed,
             "millis_behind_latest": self.millis_behind_latest,

@@ -21,10 +21,10 @@ def test_the_creation_time_travels_with_every_planned_offset() -> None:
     assert plan_next_offset(offset, {}, [], 100).stream_created == CREATED
 
 
-def test_same_stream_passes_and_old_checkpoints_are_not_checked() -> None:
+def test_same_stream_passes_and_offsets_without_creation_time_are_not_checked() -> None:
     check_same_stream(new_offset(TRIM_HORIZON, 100, CREATED), "articles", CREATED, "/ckpt/articles")
-    legacy = new_offset(TRIM_HORIZON, 100)  # written before the creation time was recorded
-    check_same_stream(legacy, "articles", CREATED + 60, "/ckpt/articles")
+    untimed = new_offset(TRIM_HORIZON, 100)  # an offset that carries no creation time
+    check_same_stream(untimed, "articles", CREATED + 60, "/ckpt/articles")
 
 
 def test_a_recreated_stream_is_refused_with_what_to_do() -> None:
