@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.env import Emulator, SizedArticles, log, median
 from common.aws import client
 from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
 
+if TYPE_CHECKING:
+    from typing import Unpack
 
-def _warm_client(emulator: Emulator, stream: str) -> Any:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import PutRecordsInputTypeDef, PutRecordsOutputTypeDef
+
+
+def _warm_client(emulator: Emulator, stream: str) -> KinesisClient:
     """A client whose connection and lazily loaded models are ready (not part of any timing)."""
     kinesis = client("kinesis", emulator.aws)
     kinesis.describe_stream_summary(StreamName=stream)
@@ -59,8 +65,13 @@ def _put_record_each(emulator: Emulator, stream: str, records: list[Record]) -> 
 class _InstantKinesis:
     """Accepts every PutRecords at once: isolates the client-side cost of each publishing path."""
 
-    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: ARG002 - Spark's or boto3's signature
-        return {"FailedRecordCount": 0, "Records": [{"SequenceNumber": "1", "ShardId": "s"} for _ in Records]}
+    def put_records(self, **kwargs: Unpack[PutRecordsInputTypeDef]) -> PutRecordsOutputTypeDef:
+        return {
+            "FailedRecordCount": 0,
+            "Records": [{"SequenceNumber": "1", "ShardId": "s"} for _ in kwargs["Records"]],
+            "EncryptionType": "NONE",
+            "ResponseMetadata": {"RequestId": "", "HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0},
+        }
 
 
 def client_side_overhead(records: list[Record], repeats: int = 5) -> dict[str, float]:

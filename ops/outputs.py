@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.aws import client
 from common.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import RecordTypeDef
+
+    class ShardRecord(RecordTypeDef):
+        """A record of GetRecords' answer, with the shard it was read from."""
+
+        ShardId: str
 
 
 def delta_storage_options(aws: AwsSettings) -> dict[str, str]:
@@ -41,7 +49,7 @@ def read_output(aws: AwsSettings, bucket: str, table: str) -> Any:
     return pa.table({}) if delta is None else delta.to_pyarrow_table()
 
 
-def stream_records(aws: AwsSettings, stream_name: str) -> Iterator[dict[str, Any]]:
+def stream_records(aws: AwsSettings, stream_name: str) -> Iterator[ShardRecord]:
     """Every record in the stream, all shards, from TRIM_HORIZON to the tip."""
     kinesis = client("kinesis", aws)
     shards = kinesis.list_shards(StreamName=stream_name)["Shards"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from publisher.routes import MAX_REQUEST_BYTES, Publisher, api, json_error
+from publisher.routes import MAX_REQUEST_BYTES, AppState, api, json_error
 
 
-def create_app(publisher: Publisher) -> Flask:
-    """The app serving ``publisher`` (its service, stream probe and metrics) through the API blueprint."""
+def create_app(state: AppState) -> Flask:
+    """The app serving ``state`` (its publishing loop, stream probe and metrics) through the API blueprint."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    app.extensions["publisher"] = publisher
+    app.extensions["publisher"] = state
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, json_error)
     return app

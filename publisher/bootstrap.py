@@ -20,8 +20,8 @@ from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter
 from publisher.metrics import PublisherMetrics
 from publisher.resources import StreamProbe, ensure_resources
-from publisher.routes import Publisher
-from publisher.service import PublisherService
+from publisher.routes import AppState
+from publisher.service import PublishingLoop
 from publisher.settings import PublisherSettings
 
 logger = logging.getLogger("publisher.bootstrap")
@@ -45,14 +45,14 @@ def build(settings: PublisherSettings | None = None) -> Flask:
         retry_deadline_seconds=_WRITER_RETRY_DEADLINE_SECONDS,
         on_call=metrics.observe_call,
     )
-    service = PublisherService(ArticleGenerator(settings.seed, settings.authors), writer, settings.rate, settings.count)
+    loop = PublishingLoop(ArticleGenerator(settings.seed, settings.authors), writer, settings.rate, settings.count)
     Gauge(
         "article_records_throttled", "Records rejected by Kinesis throttling", registry=metrics.registry
     ).set_function(lambda: writer.stats.throttled)
-    metrics.buffered.set_function(lambda: service.buffered)
+    metrics.buffered.set_function(lambda: loop.buffered)
     app = create_app(
-        Publisher(
-            service,
+        AppState(
+            loop,
             StreamProbe(kinesis, settings.stream_name).reachable,
             metrics,
             settings.stream_name,
@@ -60,8 +60,8 @@ def build(settings: PublisherSettings | None = None) -> Flask:
             max_event_time_lead=settings.max_event_time_lead.as_timedelta,
         )
     )
-    service.start()
-    atexit.register(service.stop, settings.graceful_timeout.seconds - _EXIT_MARGIN_SECONDS)
+    loop.start()
+    atexit.register(loop.stop, settings.graceful_timeout.seconds - _EXIT_MARGIN_SECONDS)
     log_event(
         logger,
         "publisher_started",

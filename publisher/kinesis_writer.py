@@ -16,10 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from common.aws import THROTTLE_CODES, error_code, full_jitter_backoff
 from common.logs import log_event
+
+if TYPE_CHECKING:
+    from typing import Unpack
+
+    from mypy_boto3_kinesis.type_defs import (
+        PutRecordsInputTypeDef,
+        PutRecordsOutputTypeDef,
+        PutRecordsResultEntryTypeDef,
+    )
 
 logger = logging.getLogger("publisher.kinesis")
 
@@ -55,7 +64,7 @@ class PutResult:
         return self.error_code is None
 
 
-def _result(entry: dict[str, Any]) -> PutResult:
+def _result(entry: PutRecordsResultEntryTypeDef) -> PutResult:
     """One entry of a PutRecords response as a ``PutResult``."""
     if "ErrorCode" in entry:
         return PutResult(error_code=str(entry["ErrorCode"]), error_message=str(entry.get("ErrorMessage", "")))
@@ -87,12 +96,18 @@ def chunk_records(records: Sequence[Record]) -> list[list[Record]]:
     return calls
 
 
+class PutRecordsClient(Protocol):
+    """The one call of a boto3 Kinesis client the writer makes (boto3's client has it, a fake may stand in)."""
+
+    def put_records(self, **kwargs: Unpack[PutRecordsInputTypeDef]) -> PutRecordsOutputTypeDef: ...
+
+
 class KinesisWriter:
     """Sends records to one stream; thread-safe counters for /health and /metrics."""
 
     def __init__(
         self,
-        client: Any,
+        client: PutRecordsClient,
         stream_name: str,
         *,
         retry_deadline_seconds: float = 30.0,

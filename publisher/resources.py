@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
@@ -13,6 +13,12 @@ from common.env import SettingError
 from common.logs import log_event
 from publisher.settings import PublisherSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.literals import BucketLocationConstraintType
+    from mypy_boto3_s3.type_defs import CreateBucketRequestTypeDef
+
 logger = logging.getLogger("publisher.resources")
 _REACHABILITY_CACHE_SECONDS = 2.0
 
@@ -20,7 +26,7 @@ _REACHABILITY_CACHE_SECONDS = 2.0
 class StreamProbe:
     """Whether the stream answers DescribeStreamSummary, cached briefly so probes stay cheap."""
 
-    def __init__(self, kinesis: Any, stream_name: str) -> None:
+    def __init__(self, kinesis: KinesisClient, stream_name: str) -> None:
         self.kinesis = kinesis
         self.stream_name = stream_name
         self._checked_at = 0.0
@@ -37,7 +43,7 @@ class StreamProbe:
         return self._reachable
 
 
-def ensure_stream(kinesis: Any, stream_name: str, shard_count: int, timeout_seconds: float) -> None:
+def ensure_stream(kinesis: KinesisClient, stream_name: str, shard_count: int, timeout_seconds: float) -> None:
     """Create ``stream_name`` if missing and wait until it is ACTIVE.
 
     An existing stream is only described, so a publisher role without ``kinesis:CreateStream``
@@ -59,7 +65,7 @@ def ensure_stream(kinesis: Any, stream_name: str, shard_count: int, timeout_seco
         ) from error
 
 
-def ensure_bucket(s3: Any, bucket_name: str, region: str) -> None:
+def ensure_bucket(s3: S3Client, bucket_name: str, region: str) -> None:
     """Create ``bucket_name`` if missing (in ``region``)."""
     try:
         s3.head_bucket(Bucket=bucket_name)
@@ -67,9 +73,10 @@ def ensure_bucket(s3: Any, bucket_name: str, region: str) -> None:
     except s3.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
             raise
-    request: dict[str, Any] = {"Bucket": bucket_name}
+    request: CreateBucketRequestTypeDef = {"Bucket": bucket_name}
     if region != "us-east-1":
-        request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        # Any region AwsSettings accepts: the stubs' Literal lists only the regions known when they were built.
+        request["CreateBucketConfiguration"] = {"LocationConstraint": cast("BucketLocationConstraintType", region)}
     try:
         s3.create_bucket(**request)
         log_event(logger, "bucket_created", bucket=bucket_name)
@@ -77,7 +84,7 @@ def ensure_bucket(s3: Any, bucket_name: str, region: str) -> None:
         pass
 
 
-def ensure_resources(kinesis: Any, s3: Any, settings: PublisherSettings) -> None:
+def ensure_resources(kinesis: KinesisClient, s3: S3Client, settings: PublisherSettings) -> None:
     """Stream and bucket, retrying an unreachable endpoint until the start-up timeout, then failing fast."""
     stream_name, timeout_seconds, endpoint = (
         settings.stream_name,

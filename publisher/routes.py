@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from common.contract import DEFAULT_MAX_EVENT_TIME_LEAD, Rejection, parse_record
 from publisher.kinesis_writer import MAX_RECORD_BYTES, PutResult, Record
 from publisher.metrics import PublisherMetrics
-from publisher.service import PublisherService, article_data
+from publisher.service import PublishingLoop, article_data
 
 MAX_POSTED_ARTICLES = 500
 # 500 articles of a few KB each fit easily; anything larger is refused (413) before it is read.
@@ -34,10 +34,13 @@ api = Blueprint("publisher", __name__)
 
 
 @dataclass(frozen=True)
-class Publisher:
-    """What the routes serve: the publishing service, a stream probe, the metrics, the stream's name."""
+class AppState:
+    """What the routes serve for one app, kept in ``app.extensions["publisher"]`` by ``create_app``.
 
-    service: PublisherService
+    The publishing loop, a stream probe, the metrics, the stream's name and the ``POST /articles`` settings.
+    """
+
+    loop: PublishingLoop
     stream_reachable: Callable[[], bool]
     metrics: PublisherMetrics
     stream_name: str
@@ -45,9 +48,9 @@ class Publisher:
     max_event_time_lead: timedelta = DEFAULT_MAX_EVENT_TIME_LEAD  # published_at further ahead of now: 400
 
 
-def _publisher() -> Publisher:
-    publisher: Publisher = current_app.extensions["publisher"]
-    return publisher
+def _state() -> AppState:
+    state: AppState = current_app.extensions["publisher"]
+    return state
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -56,12 +59,12 @@ def _iso(epoch: float | None) -> str | None:
 
 @api.get("/health")
 def health() -> tuple[Response, int]:
-    publisher = _publisher()
-    report = publisher.service.health(publisher.stream_reachable())
+    state = _state()
+    report = state.loop.health(state.stream_reachable())
     body = {
         **report.body,
         "last_publish_time": _iso(report.body["last_publish_time"]),
-        "stream": publisher.stream_name,
+        "stream": state.stream_name,
     }
     return jsonify(body), 200 if report.healthy else 503
 
@@ -73,7 +76,7 @@ def live() -> tuple[Response, int]:
 
 @api.get("/metrics")
 def prometheus() -> Response:
-    return Response(generate_latest(_publisher().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_state().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 def _posted_articles(payload: Any) -> list[Any] | None:
@@ -84,7 +87,7 @@ def _posted_articles(payload: Any) -> list[Any] | None:
 
 def _refused() -> tuple[Response, int] | None:
     """401/403 unless the request carries the configured bearer token."""
-    token = _publisher().api_token
+    token = _state().api_token
     if token is None:
         return jsonify({"error": "POST /articles is disabled: set PUBLISHER_API_TOKEN to enable it"}), 403
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
@@ -103,7 +106,7 @@ def _record(article: Any, now: datetime) -> Record | Rejection:
         return Rejection(
             "invalid_utf8", f"the article holds a lone surrogate, which UTF-8 cannot encode: {error.reason}"
         )
-    outcome = parse_record(data, now, _publisher().max_event_time_lead)
+    outcome = parse_record(data, now, _state().max_event_time_lead)
     if isinstance(outcome, Rejection):
         return outcome
     return Record(partition_key=article["article_id"], data=data)
@@ -145,7 +148,7 @@ def _records(articles: list[Any]) -> list[Record] | tuple[Response, int]:
 
 def _published(records: list[Record]) -> tuple[Response, int]:
     """Send ``records``: 202 when Kinesis stored every one, else 503; both with one result per article."""
-    results = _publisher().service.writer.put_each(records)
+    results = _state().loop.writer.put_each(records)
     lines = [_line(index, record, result) for index, (record, result) in enumerate(zip(records, results, strict=True))]
     failed = [line["index"] for line in lines if line["status"] == "failed"]
     if failed:

@@ -49,7 +49,7 @@ class HealthReport:
     body: dict[str, Any]
 
 
-class PublisherService:
+class PublishingLoop:
     """Owns the generator, the buffer and the writer; ``start()`` runs the loop in a thread."""
 
     def __init__(self, generator: ArticleGenerator, writer: KinesisWriter, rate: float, count: int) -> None:

@@ -80,7 +80,7 @@ class FaultSpec:
         return cls(tuple(sorted(rates.items())), seed)
 
 
-def client_error(code: str, message: str, status: int, operation: str, client: Any = None) -> Exception:
+def client_error(code: str, message: str, status: int, operation: str, client: KinesisApi | None = None) -> Exception:
     """The ``ClientError`` botocore raises for ``code`` (the client's modeled subclass when it has one)."""
     from botocore.exceptions import ClientError
 

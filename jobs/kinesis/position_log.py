@@ -15,10 +15,14 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from common.settings import AwsSettings
 from jobs.kinesis.positions import ShardEnd
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 
 class PositionLog(Protocol):
@@ -89,13 +93,13 @@ class S3PositionLog:
         self.bucket = bucket
         self.prefix = f"{prefix.rstrip('/')}/{run}/".lstrip("/")
         self.aws = aws
-        self._client: Any = None
+        self._client: S3Client | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_client": None}
 
     @property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._client is None:
             from common.aws import client
 
@@ -132,7 +136,7 @@ class S3PositionLog:
 
     def purge_before(self, batch: int) -> int:
         paginator = self.client.get_paginator("list_objects_v2")
-        stale: list[dict[str, str]] = []
+        stale: list[ObjectIdentifierTypeDef] = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
                 batch_name = item["Key"][len(self.prefix) :].split("/", 1)[0]

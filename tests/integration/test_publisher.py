@@ -86,7 +86,7 @@ def test_app_creates_resources_publishes_and_flushes_on_stop(
     moto_endpoint: str, aws: AwsSettings, s3: Any, names: dict
 ) -> None:
     app = build(settings_for(moto_endpoint, names, PUBLISH_COUNT=150, KINESIS_SHARD_COUNT=3))
-    service = app.extensions["publisher"].service
+    loop = app.extensions["publisher"].loop
     http = app.test_client()
     wait_until(lambda: http.get("/health").get_json()["done"], 30, "150 articles published")
     health = http.get("/health")
@@ -96,13 +96,13 @@ def test_app_creates_resources_publishes_and_flushes_on_stop(
     assert http.get("/health/live").status_code == 200
     metrics = http.get("/metrics").get_data(as_text=True)
     assert "articles_published_total 150.0" in metrics and "put_records_seconds_bucket" in metrics
-    service.stop()
+    loop.stop()
     ids = [json.loads(r["Data"])["article_id"] for r in stream_records(aws, names["stream"])]
     assert len(ids) == len(set(ids)) == 150
     assert len(client("kinesis", aws).list_shards(StreamName=names["stream"])["Shards"]) == 3
     s3.head_bucket(Bucket=names["bucket"])
     # Idempotent: a second app on the same stream and bucket starts without error.
-    build(settings_for(moto_endpoint, names, PUBLISH_COUNT=1)).extensions["publisher"].service.stop()
+    build(settings_for(moto_endpoint, names, PUBLISH_COUNT=1)).extensions["publisher"].loop.stop()
 
 
 def test_health_turns_503_when_kinesis_goes_away_and_nothing_is_lost(names: dict, tmp_path: Path) -> None:
@@ -117,13 +117,13 @@ def test_health_turns_503_when_kinesis_goes_away_and_nothing_is_lost(names: dict
         response = wait_until(lambda: (r := http.get("/health")).status_code == 503 and r, 20, "503 from /health")
         assert response.get_json()["stream_reachable"] is False
         assert http.get("/health/live").status_code == 200, "liveness must not fail because Kinesis is down"
-        service = app.extensions["publisher"].service
-        wait_until(lambda: service.buffered > 0, 10, "articles kept in the buffer while Kinesis is down")
-        service.stop(timeout=5)
-        assert service.buffered > 0
-        assert service.generated == service.writer.stats.published + service.buffered, "nothing dropped"
+        loop = app.extensions["publisher"].loop
+        wait_until(lambda: loop.buffered > 0, 10, "articles kept in the buffer while Kinesis is down")
+        loop.stop(timeout=5)
+        assert loop.buffered > 0
+        assert loop.generated == loop.writer.stats.published + loop.buffered, "nothing dropped"
     finally:
-        app.extensions["publisher"].service.stop(timeout=1)
+        app.extensions["publisher"].loop.stop(timeout=1)
         stop_all([moto], grace_seconds=1)
 
 

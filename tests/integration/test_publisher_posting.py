@@ -55,7 +55,7 @@ def api_for(endpoint: str, names: dict[str, str]) -> Iterator[FlaskClient]:
     try:
         yield app.test_client()
     finally:
-        app.extensions["publisher"].service.stop(timeout=5)
+        app.extensions["publisher"].loop.stop(timeout=5)
 
 
 @pytest.fixture

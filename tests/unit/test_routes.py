@@ -11,8 +11,8 @@ from publisher.app import create_app
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter
 from publisher.metrics import PublisherMetrics
-from publisher.routes import MAX_POSTED_ARTICLES, MAX_REQUEST_BYTES, Publisher
-from publisher.service import PublisherService
+from publisher.routes import MAX_POSTED_ARTICLES, MAX_REQUEST_BYTES, AppState
+from publisher.service import PublishingLoop
 
 pytestmark = pytest.mark.unit
 VALID = {
@@ -27,11 +27,11 @@ TOKEN = "a-token-nobody-guesses"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def api(reachable: bool = True, token: str | None = TOKEN) -> tuple[FlaskClient, PublisherService]:
-    """The app around a service that is never started and a writer without a client: no request may reach it."""
-    service = PublisherService(ArticleGenerator(seed=1), KinesisWriter(None, "articles"), rate=1.0, count=0)
-    app = create_app(Publisher(service, lambda: reachable, PublisherMetrics.create(), "articles", api_token=token))
-    return app.test_client(), service
+def api(reachable: bool = True, token: str | None = TOKEN) -> tuple[FlaskClient, PublishingLoop]:
+    """The app around a loop that is never started and a writer without a client: no request may reach it."""
+    loop = PublishingLoop(ArticleGenerator(seed=1), KinesisWriter(None, "articles"), rate=1.0, count=0)
+    app = create_app(AppState(loop, lambda: reachable, PublisherMetrics.create(), "articles", api_token=token))
+    return app.test_client(), loop
 
 
 @pytest.mark.parametrize(
@@ -44,13 +44,13 @@ def api(reachable: bool = True, token: str | None = TOKEN) -> tuple[FlaskClient,
     ],
 )
 def test_invalid_articles_get_400_with_the_contract_reason(body: Any, reason: str) -> None:
-    http, service = api()
+    http, loop = api()
     response = http.post("/articles", json=body, headers=AUTH)
     assert response.status_code == 400
     payload = response.get_json()
     assert payload["reason"] == reason and payload["error"]
     assert payload["index"] == (1 if isinstance(body, list) else 0)
-    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None
+    assert loop.writer.stats.published == 0 and loop.writer.stats.last_error is None
 
 
 def test_malformed_requests_get_json_errors() -> None:
@@ -76,7 +76,7 @@ def test_health_follows_the_stream_probe_and_liveness_does_not() -> None:
 
 
 def test_posting_needs_the_token_and_is_off_without_one() -> None:
-    http, service = api()
+    http, loop = api()
     missing = http.post("/articles", json=VALID)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
     assert "PUBLISHER_API_TOKEN" in missing.get_json()["error"]
@@ -86,11 +86,11 @@ def test_posting_needs_the_token_and_is_off_without_one() -> None:
     off = disabled.post("/articles", json=VALID, headers=AUTH)
     assert off.status_code == 403 and "set PUBLISHER_API_TOKEN" in off.get_json()["error"]
     assert disabled.get("/health/live").status_code == 200 and disabled.get("/metrics").status_code == 200
-    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None
+    assert loop.writer.stats.published == 0 and loop.writer.stats.last_error is None
 
 
 def test_an_article_over_the_kinesis_record_limit_gets_413_naming_it_and_nothing_is_sent() -> None:
-    http, service = api()
+    http, loop = api()
     # 400,000 characters of 3 bytes each in UTF-8: 1.2 MB, over Kinesis' 1 MiB a record.
     oversized = {**VALID, "article_id": "6f1c2d3e-4b5a-4c6d-8e7f-8091a2b3c4d5", "body": "東" * 400_000}
     response = http.post("/articles", json=[VALID, oversized, VALID], headers=AUTH)
@@ -98,21 +98,21 @@ def test_an_article_over_the_kinesis_record_limit_gets_413_naming_it_and_nothing
     payload = response.get_json()
     assert payload["oversized"] == [{"index": 1, "bytes": pytest.approx(1_200_000, abs=300)}]
     assert payload["limit_bytes"] == 1_048_576 and "1048576" in payload["error"]
-    assert service.writer.stats.published == 0 and service.writer.stats.last_error is None, "nothing was sent"
+    assert loop.writer.stats.published == 0 and loop.writer.stats.last_error is None, "nothing was sent"
 
 
 def test_an_article_dated_further_ahead_than_the_event_time_lead_gets_400() -> None:
     from datetime import datetime, timedelta, timezone
 
-    client, service = api()
+    client, loop = api()
     ahead = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     response = client.post("/articles", json={**VALID, "published_at": ahead}, headers=AUTH)
     assert response.status_code == 400 and "event_time_ahead" in response.get_data(as_text=True)
-    assert service.buffered == 0
+    assert loop.buffered == 0
 
 
 def test_a_lone_surrogate_gets_400_as_text_utf8_cannot_carry() -> None:
-    http, service = api()
+    http, loop = api()
     response = http.post(
         "/articles",
         data=b'{"article_id": "%s", "author": "A", "body": "\\ud800", "published_at": "2026-01-01T00:00:00Z"}'
@@ -121,7 +121,7 @@ def test_a_lone_surrogate_gets_400_as_text_utf8_cannot_carry() -> None:
         headers=AUTH,
     )
     assert response.status_code == 400 and response.get_json()["reason"] == "invalid_utf8"
-    assert service.writer.stats.last_error is None
+    assert loop.writer.stats.last_error is None
 
 
 def test_oversized_requests_get_413_as_json() -> None:
@@ -130,13 +130,3 @@ def test_oversized_requests_get_413_as_json() -> None:
         "/articles", data=b"[" + b" " * MAX_REQUEST_BYTES + b"]", content_type="application/json", headers=AUTH
     )
     assert response.status_code == 413 and response.get_json()["status"] == 413
-
-
-def test_a_short_token_is_refused_naming_the_setting() -> None:
-    from common.env import SettingError
-    from publisher.settings import PublisherSettings
-
-    with pytest.raises(SettingError, match="PUBLISHER_API_TOKEN"):
-        PublisherSettings.from_env({"PUBLISHER_API_TOKEN": "short"})
-    assert PublisherSettings.from_env({"PUBLISHER_API_TOKEN": TOKEN}).api_token == TOKEN
-    assert PublisherSettings.from_env({}).api_token is None
