@@ -19,14 +19,25 @@ from typing import Any
 import numpy as np
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Copy:
-    """One valid record of an article: its Kinesis arrival (microseconds) and where it was read."""
+    """One valid record of an article: its Kinesis arrival (microseconds) and where it was read.
+
+    Copies sort in stream order: by arrival, then shard, then place in the shard (sequence
+    numbers compared as integers: "9" comes before "10").
+    """
 
     arrival_us: int
     shard_id: str
     sequence_number: str
     article_id: str = field(compare=False)
+
+    def __lt__(self, other: Copy) -> bool:
+        return (self.arrival_us, self.shard_id, int(self.sequence_number)) < (
+            other.arrival_us,
+            other.shard_id,
+            int(other.sequence_number),
+        )
 
     @property
     def record(self) -> int:
