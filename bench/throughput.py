@@ -62,7 +62,7 @@ def job_settings(emulator: Emulator, stream: str, bucket: str, checkpoint: str, 
 def memory_input(mem_dir: str, limit: int) -> Any:
     """The job's queries fed by the ``benchmem`` source instead of Kinesis (everything else unchanged)."""
     from bench.memsource import MemDataSource
-    from jobs.pipeline import StreamInput
+    from jobs.queries import StreamInput
 
     return StreamInput(MemDataSource, lambda _query: {"path": mem_dir, "maxRecordsPerShard": str(limit)})
 
@@ -105,7 +105,7 @@ def run_job(
     spark: Any, emulator: Emulator, stream: str, expected: int, *, mem_dir: str | None, timeout: float = 600
 ) -> dict[str, Any]:
     """Both job queries (articles + author_stats) with AvailableNow; wall time until both stop."""
-    from jobs.pipeline import start_queries
+    from jobs.queries import start_queries
     from ops.outputs import read_output
 
     bucket = emulator.create_bucket("bench-out")

@@ -44,8 +44,8 @@ def s3a_options(aws: AwsSettings) -> dict[str, str]:
     """Hadoop settings (without the ``spark.hadoop.`` prefix) for S3 through S3A.
 
     S3A's own retries are kept short (a few seconds): a longer outage fails the batch, and the
-    job's supervisor (``jobs.outage``) retries it from the checkpoint with a log line per retry,
-    up to ``RETRY_DEADLINE``.
+    job's supervisor (``jobs.supervisor``, deciding with ``jobs.outage``) retries it from the
+    checkpoint with a log line per retry, up to ``RETRY_DEADLINE``.
     """
     options = {
         "fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",

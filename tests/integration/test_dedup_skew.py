@@ -20,7 +20,7 @@ from pipeline_testing import create_stream, wait_until
 
 from common.contract import ENRICHED_ARTICLES, QUARANTINE
 from common.settings import AwsSettings
-from jobs.pipeline import start_queries
+from jobs.queries import start_queries
 from jobs.settings import JobSettings
 from ops.outputs import read_output
 from publisher.articles import ArticleGenerator

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from common.settings import AwsSettings
-from jobs.pipeline import ArticlesBatchWriter, enriched_rows
+from jobs.articles_writer import ArticlesBatchWriter
+from jobs.output_tables import enriched_rows
 from jobs.settings import JobSettings
 from ops.outputs import delta_storage_options, open_table, read_output
 from publisher.articles import ArticleGenerator

@@ -17,8 +17,8 @@ from fault_proxy import FaultProxy
 from pipeline_testing import wait_until
 
 from common.settings import AwsSettings
+from jobs.jvm_errors import failure_text
 from jobs.outage import endpoint_of, is_transient
-from jobs.process_articles import failure_text
 
 pytestmark = pytest.mark.integration
 

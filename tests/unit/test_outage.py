@@ -100,7 +100,7 @@ class JavaError:
 
 def test_the_cause_a_failed_query_hides_decides() -> None:
     """Spark reports TASK_WRITE_FAILED; the S3 error that makes it transient is two causes down."""
-    from jobs.process_articles import failure_text
+    from jobs.jvm_errors import failure_text
 
     root = JavaError("org.apache.hadoop.fs.s3a.AWSStatus500Exception: PUT 0 on author_stats: InternalError")
     cause = Exception("Task failed")
@@ -114,7 +114,7 @@ def test_the_cause_a_failed_query_hides_decides() -> None:
 
 def test_a_cause_known_only_by_its_stack_trace_decides_too() -> None:
     """pyspark keeps some causes as text only (no JVM object): their "Caused by:" lines count."""
-    from jobs.process_articles import failure_text
+    from jobs.jvm_errors import failure_text
 
     cause = Exception("org.apache.spark.SparkException: [TASK_WRITE_FAILED] Task failed while writing rows")
     cause._stackTrace = (  # type: ignore[attr-defined]

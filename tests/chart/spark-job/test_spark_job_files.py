@@ -119,7 +119,7 @@ def test_guard_refuses_a_fresh_checkpoint_over_existing_outputs(guard_env: dict[
 
 
 def create_tables_as_the_job_does(bucket: str, options: dict[str, str], s3: Any) -> None:
-    """The three outputs as `jobs.pipeline.ensure_table` leaves them before the first checkpoint.
+    """The three outputs as `jobs.output_tables.ensure_table` leaves them before the first checkpoint.
 
     A real Delta log whose only commit holds protocol and metadata (written by deltalake), plus
     what delta-spark 4.4 writes besides (seen against moto): an `_staged_commits/` directory
