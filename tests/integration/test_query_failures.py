@@ -2,8 +2,8 @@
 
 When S3 answers 500/503 to the PUT of a data file, Spark reports the query's failure as
 TASK_WRITE_FAILED; the S3 error sits in the causes (in pyspark, sometimes only in their stack-trace
-text). The job must read it there, so that it restarts the query instead of exiting (the chaos
-test saw this happen under load).
+text). The job must read it there, so that it restarts the query instead of exiting (an outage
+of S3, not a bug in the job).
 """
 
 from __future__ import annotations
