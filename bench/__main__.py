@@ -15,16 +15,20 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.env import REPO, Emulator, log, machine, write_json
+from bench.emulator import Emulator
+from bench.machine import machine
+from bench.progress import log
+from bench.repo import REPO
+from bench.result_files import document, write_json
 
 BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency", "dedup")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The options; ``--smoke`` replaces the sizes with seconds-sized ones."""
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -64,16 +68,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.latency_rates, args.latency_seconds = "50", 2
         args.dedup_ids = "20000"
     return args
-
-
-def document(name: str, config: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "config": config,
-        "result": result,
-    }
 
 
 def run_spark_benchmarks(
@@ -126,6 +120,7 @@ def run_spark_benchmarks(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks on one ``moto_server``; write ``results.md`` and the plots (2: bad ``--only``)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     selected = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(selected) - set(BENCHMARKS)
@@ -192,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work_dir, ignore_errors=True)
         else:
             log(f"failed; logs kept in {work_dir}")
-    from bench.report import plot, write_markdown
+    from bench.plots import plot
+    from bench.results_markdown import write_markdown
 
     plot(out)
     print(write_markdown(out).read_text())

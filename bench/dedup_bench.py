@@ -14,7 +14,8 @@ import tracemalloc
 import uuid
 from typing import Any
 
-from bench.env import log, median
+from bench.progress import log
+from bench.stats import median
 from jobs.dedup import Copy, KeptCopies
 
 BATCH_ROWS = 10_000
@@ -74,6 +75,7 @@ def cache_cost(ids: int, rate_per_s: int = 1000, runs: int = 3) -> dict[str, Any
 
 
 def dedup_cache(sizes: list[int], runs: int) -> dict[str, Any]:
+    """Figure 7: ``cache_cost`` for each cache size in ``sizes``."""
     results = []
     for ids in sizes:
         log(f"7. dedup cache with {ids:,} ids")

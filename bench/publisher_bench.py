@@ -10,7 +10,10 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from bench.env import Emulator, SizedArticles, log, median
+from bench.emulator import Emulator
+from bench.progress import log
+from bench.sized_articles import SizedArticles
+from bench.stats import median
 from common.aws import client
 from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
 
@@ -102,6 +105,7 @@ def client_side_overhead(records: list[Record], repeats: int = 5) -> dict[str, f
 def publisher_throughput(
     emulator: Emulator, *, records: int, single_records: int, shards: int, record_bytes: int, runs: int
 ) -> dict[str, Any]:
+    """Figure 5: records/s of each publishing path (median of ``runs``, order rotated), and the client-side cost."""
     payload = SizedArticles(record_bytes, seed=5).records(records, datetime.now(timezone.utc))
     variants = {
         "writer": (_writer, payload),
