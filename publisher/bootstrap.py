@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 
 from common.aws import client
 from common.logs import configure_logging, log_event
+from publisher.api_token import ApiToken, FixedToken, TokenFile
 from publisher.app import create_app
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter
@@ -30,6 +31,13 @@ _WRITER_RETRY_DEADLINE_SECONDS = 2.0
 # The flush at exit ends this long before gunicorn's graceful timeout kills the worker, so the
 # worker still logs what stayed unsent and exits by itself.
 _EXIT_MARGIN_SECONDS = 1.0
+
+
+def api_token(settings: PublisherSettings) -> ApiToken | None:
+    """The token ``POST /articles`` requires: from its file (read again when it changes), fixed, or none (off)."""
+    if settings.api_token_file is not None:
+        return TokenFile(settings.api_token_file)
+    return None if settings.api_token is None else FixedToken(settings.api_token)
 
 
 def build(settings: PublisherSettings | None = None) -> Flask:
@@ -53,10 +61,10 @@ def build(settings: PublisherSettings | None = None) -> Flask:
     app = create_app(
         AppState(
             loop,
-            StreamProbe(kinesis, settings.stream_name).reachable,
+            StreamProbe(kinesis, settings.stream_name).error,
             metrics,
             settings.stream_name,
-            api_token=settings.api_token,
+            api_token=api_token(settings),
             max_event_time_lead=settings.max_event_time_lead.as_timedelta,
         )
     )

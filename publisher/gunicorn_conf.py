@@ -15,6 +15,8 @@ from publisher.settings import read_graceful_timeout
 
 workers = 1
 threads = 4
+# gthread, except that a thread takes a connection only once its request head is in (publisher/http_worker.py).
+worker_class = "publisher.http_worker.HeadFirstThreadWorker"
 graceful_timeout = read_graceful_timeout(PipelineEnv()).milliseconds // 1000
 accesslog = None
 # No control socket: it would be written under $HOME, read-only in the container image.

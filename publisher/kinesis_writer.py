@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from common.aws import THROTTLE_CODES, error_code, full_jitter_backoff
+from common.aws import THROTTLE_CODES, full_jitter_backoff
 from common.logs import log_event
+from publisher.failures import failure_code, failure_detail, safe_code
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -52,7 +53,11 @@ class Record:
 
 @dataclass(frozen=True)
 class PutResult:
-    """Kinesis' answer for one record: where it was stored, or the error of its last attempt."""
+    """Kinesis' answer for one record: where it was stored, or the error of its last attempt.
+
+    ``error_code`` is a code (``publisher.failures``), safe to answer with; ``error_message`` is
+    upstream text, which may name accounts and ARNs: for the log only.
+    """
 
     shard_id: str | None = None
     sequence_number: str | None = None
@@ -67,17 +72,22 @@ class PutResult:
 def _result(entry: PutRecordsResultEntryTypeDef) -> PutResult:
     """One entry of a PutRecords response as a ``PutResult``."""
     if "ErrorCode" in entry:
-        return PutResult(error_code=str(entry["ErrorCode"]), error_message=str(entry.get("ErrorMessage", "")))
+        return PutResult(
+            error_code=safe_code(str(entry["ErrorCode"])), error_message=str(entry.get("ErrorMessage", ""))
+        )
     return PutResult(shard_id=str(entry["ShardId"]), sequence_number=str(entry["SequenceNumber"]))
 
 
 @dataclass
 class WriterStats:
+    """Counters and the last failure: ``last_error_code`` for answers, ``last_error`` (full text) for the log."""
+
     published: int = 0
     retried: int = 0
     throttled: int = 0
     last_publish_time: float | None = None
     last_error: str | None = None
+    last_error_code: str | None = None
 
 
 def chunk_records(records: Sequence[Record]) -> list[list[Record]]:
@@ -133,15 +143,14 @@ class KinesisWriter:
                 Records=[{"PartitionKey": r.partition_key, "Data": r.data} for r in batch],
             )
         except Exception as error:
+            code, detail = failure_code(error), failure_detail(error)
             with self._lock:
-                self.stats.last_error = f"{type(error).__name__}: {error}"[:500]
-                if error_code(error) in THROTTLE_CODES:
+                self.stats.last_error, self.stats.last_error_code = detail, code
+                if code in THROTTLE_CODES:
                     self.stats.throttled += len(batch)
             if self.on_call:
                 self.on_call(time.monotonic() - started, 0, len(batch))
-            return [
-                PutResult(error_code=error_code(error) or type(error).__name__, error_message=str(error)[:500])
-            ] * len(batch)
+            return [PutResult(error_code=code, error_message=detail)] * len(batch)
         results = [_result(entry) for entry in response["Records"]]
         failed = sum(1 for result in results if not result.stored)
         throttled = sum(1 for result in results if result.error_code in THROTTLE_CODES)
@@ -150,8 +159,12 @@ class KinesisWriter:
             self.stats.throttled += throttled
             self.stats.last_publish_time = time.time()
             if failed:
-                codes = sorted({result.error_code or "" for result in results if not result.stored})
-                self.stats.last_error = f"{failed} of {len(batch)} records failed: {', '.join(codes)}"
+                refused = [result for result in results if not result.stored]
+                codes = sorted({result.error_code or "" for result in refused})
+                self.stats.last_error = (
+                    f"{failed} of {len(batch)} records failed: {', '.join(codes)} ({refused[0].error_message})"
+                )[:500]
+                self.stats.last_error_code = refused[0].error_code
         if self.on_call:
             self.on_call(time.monotonic() - started, len(batch) - failed, failed)
         return results
@@ -184,7 +197,12 @@ class KinesisWriter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 log_event(
-                    logger, "put_records_gave_up", logging.WARNING, records=len(failed), error=self.stats.last_error
+                    logger,
+                    "put_records_gave_up",
+                    logging.WARNING,
+                    records=len(failed),
+                    code=self.stats.last_error_code,
+                    error=self.stats.last_error,
                 )
                 break
             backoff = min(remaining, full_jitter_backoff(attempt, self.rng, BASE_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS))
@@ -195,6 +213,7 @@ class KinesisWriter:
                 records=len(failed),
                 attempt=attempt,
                 backoff_s=round(backoff, 3),
+                code=self.stats.last_error_code,
                 error=self.stats.last_error,
             )
             self.sleep(backoff)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -11,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from common.aws import wait_for_stream_active
 from common.env import SettingError
 from common.logs import log_event
+from publisher.failures import failure_code, failure_detail
 from publisher.settings import PublisherSettings
 
 if TYPE_CHECKING:
@@ -21,26 +24,55 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("publisher.resources")
 _REACHABILITY_CACHE_SECONDS = 2.0
+STREAM_NOT_ACTIVE = "stream_not_active"  # the stream exists but is being created or deleted
 
 
 class StreamProbe:
-    """Whether the stream answers DescribeStreamSummary, cached briefly so probes stay cheap."""
+    """Why the stream cannot be written to now (a code, ``publisher.failures``), None while it can.
+
+    Asks DescribeStreamSummary at most every 2 seconds and in one thread at a time (the others
+    answer from the last check, so a slow Kinesis holds one request thread, not all). A new failure
+    is logged with its full text (``stream_probe_failed``), the recovery too; answers carry the code.
+    """
 
     def __init__(self, kinesis: KinesisClient, stream_name: str) -> None:
         self.kinesis = kinesis
         self.stream_name = stream_name
-        self._checked_at = 0.0
-        self._reachable = False
+        self._checked_at = -math.inf
+        self._error: str | None = None
+        self._checking = threading.Lock()
 
-    def reachable(self) -> bool:
-        if time.monotonic() - self._checked_at > _REACHABILITY_CACHE_SECONDS:
+    def error(self) -> str | None:
+        if time.monotonic() - self._checked_at > _REACHABILITY_CACHE_SECONDS and self._checking.acquire(blocking=False):
             try:
-                summary = self.kinesis.describe_stream_summary(StreamName=self.stream_name)
-                self._reachable = summary["StreamDescriptionSummary"]["StreamStatus"] in ("ACTIVE", "UPDATING")
-            except Exception:
-                self._reachable = False
-            self._checked_at = time.monotonic()
-        return self._reachable
+                error, detail = self._check()
+                if error != self._error:
+                    if error is None:
+                        log_event(logger, "stream_probe_recovered", stream=self.stream_name)
+                    else:
+                        log_event(
+                            logger,
+                            "stream_probe_failed",
+                            logging.WARNING,
+                            stream=self.stream_name,
+                            code=error,
+                            error=detail,
+                        )
+                self._error, self._checked_at = error, time.monotonic()
+            finally:
+                self._checking.release()
+        return self._error
+
+    def _check(self) -> tuple[str | None, str]:
+        """The stream's error code (None when ACTIVE or UPDATING) and the full text behind it."""
+        try:
+            summary = self.kinesis.describe_stream_summary(StreamName=self.stream_name)
+        except Exception as error:
+            return failure_code(error), failure_detail(error)
+        status = summary["StreamDescriptionSummary"]["StreamStatus"]
+        if status in ("ACTIVE", "UPDATING"):
+            return None, status
+        return STREAM_NOT_ACTIVE, f"stream status {status}"
 
 
 def ensure_stream(kinesis: KinesisClient, stream_name: str, shard_count: int, timeout_seconds: float) -> None:

@@ -4,10 +4,12 @@
 else 503), ``GET /health/live`` (liveness: 200 while the process serves, even when Kinesis is
 briefly down), ``GET /metrics`` (Prometheus), ``POST /articles``: publish the given articles,
 validated against the data contract and sent as UTF-8 JSON. Needs ``Authorization: Bearer``
-with ``PUBLISHER_API_TOKEN`` (401 without it, 403 when no token is configured). 400 names the
-first invalid article; 413 names the articles over Kinesis' 1 MiB record limit (nothing is
-sent), and bodies over ``MAX_REQUEST_BYTES`` get 413 too. 202 when Kinesis stored every
-article, else 503; both carry one result per article (shard and sequence number, or error).
+with the API token (401 without it, 403 when no token is configured, 503 while the token file
+holds no valid token). 400 names the first invalid article; 413 names the articles over
+Kinesis' 1 MiB record limit (nothing is sent), and bodies over ``MAX_REQUEST_BYTES`` get 413
+too. 202 when Kinesis stored every article, else 503; both carry one result per article (shard
+and sequence number, or an error code). Kinesis failures show as codes (``publisher.failures``),
+never as upstream text, which goes to the log only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
 from common.contract import DEFAULT_MAX_EVENT_TIME_LEAD, Rejection, parse_record
+from publisher.api_token import ApiToken
 from publisher.kinesis_writer import MAX_RECORD_BYTES, PutResult, Record
 from publisher.metrics import PublisherMetrics
 from publisher.service import PublishingLoop, article_data
@@ -37,14 +40,15 @@ api = Blueprint("publisher", __name__)
 class AppState:
     """What the routes serve for one app, kept in ``app.extensions["publisher"]`` by ``create_app``.
 
-    The publishing loop, a stream probe, the metrics, the stream's name and the ``POST /articles`` settings.
+    The publishing loop, a stream probe (why the stream cannot be written to: a code, None while
+    it can), the metrics, the stream's name and the ``POST /articles`` settings.
     """
 
     loop: PublishingLoop
-    stream_reachable: Callable[[], bool]
+    stream_error: Callable[[], str | None]
     metrics: PublisherMetrics
     stream_name: str
-    api_token: str | None = None  # POST /articles requires it as a bearer token; None: the endpoint is off
+    api_token: ApiToken | None = None  # POST /articles requires it as a bearer token; None: the endpoint is off
     max_event_time_lead: timedelta = DEFAULT_MAX_EVENT_TIME_LEAD  # published_at further ahead of now: 400
 
 
@@ -60,11 +64,13 @@ def _iso(epoch: float | None) -> str | None:
 @api.get("/health")
 def health() -> tuple[Response, int]:
     state = _state()
-    report = state.loop.health(state.stream_reachable())
+    stream_error = state.stream_error()
+    report = state.loop.health(stream_error is None)
     body = {
         **report.body,
         "last_publish_time": _iso(report.body["last_publish_time"]),
         "stream": state.stream_name,
+        "stream_error": stream_error,
     }
     return jsonify(body), 200 if report.healthy else 503
 
@@ -86,10 +92,17 @@ def _posted_articles(payload: Any) -> list[Any] | None:
 
 
 def _refused() -> tuple[Response, int] | None:
-    """401/403 unless the request carries the configured bearer token."""
-    token = _state().api_token
+    """401/403/503 unless the request carries the configured bearer token."""
+    source = _state().api_token
+    if source is None:
+        return jsonify(
+            {"error": "POST /articles is disabled: set PUBLISHER_API_TOKEN or PUBLISHER_API_TOKEN_FILE to enable it"}
+        ), 403
+    token = source.current()
     if token is None:
-        return jsonify({"error": "POST /articles is disabled: set PUBLISHER_API_TOKEN to enable it"}), 403
+        return jsonify(
+            {"error": "POST /articles is unavailable: PUBLISHER_API_TOKEN_FILE holds no valid token (see the log)"}
+        ), 503
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
         response = jsonify({"error": "POST /articles needs the header 'Authorization: Bearer <PUBLISHER_API_TOKEN>'"})
@@ -117,7 +130,7 @@ def _line(index: int, record: Record, result: PutResult) -> dict[str, Any]:
     line: dict[str, Any] = {"index": index, "article_id": record.partition_key}
     if result.stored:
         return {**line, "status": "stored", "shard_id": result.shard_id, "sequence_number": result.sequence_number}
-    return {**line, "status": "failed", "error_code": result.error_code, "error_message": result.error_message}
+    return {**line, "status": "failed", "error_code": result.error_code}
 
 
 def _records(articles: list[Any]) -> list[Record] | tuple[Response, int]:

@@ -159,7 +159,7 @@ class PublishingLoop:
                 "articles_published": stats.published,
                 "articles_buffered": self.buffered,
                 "last_publish_time": stats.last_publish_time,
-                "last_error": stats.last_error,
+                "last_error": stats.last_error_code,
                 "done": self.done,
             },
         )

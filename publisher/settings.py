@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from common.env import Duration, SettingError
 from common.settings import AwsSettings, PipelineEnv
+from publisher.api_token import TOKEN_FILE_SETTING, checked_token, read_token_file
 
-_MIN_TOKEN_CHARS = 16
 _DEFAULT_GRACEFUL_TIMEOUT = "20 seconds"
 
 
-def api_token(env: PipelineEnv) -> str | None:
-    """``PUBLISHER_API_TOKEN``: unset disables ``POST /articles``; a set token must be hard to guess."""
+def api_token(env: PipelineEnv) -> tuple[str | None, Path | None]:
+    """The bearer token ``POST /articles`` requires, and the file it comes from (None: set directly).
+
+    ``PUBLISHER_API_TOKEN`` gives it, or ``PUBLISHER_API_TOKEN_FILE`` names a file holding it (not
+    both); neither disables the endpoint. Either way it must be hard to guess (16+ characters).
+    """
     token = env.optional_string("PUBLISHER_API_TOKEN")
-    if token is not None and len(token) < _MIN_TOKEN_CHARS:
-        raise SettingError(
-            f"PUBLISHER_API_TOKEN must be at least {_MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 16`), "
-            f"got {len(token)}"
-        )
-    return token
+    path = env.optional_string(TOKEN_FILE_SETTING)
+    if token is not None and path is not None:
+        raise SettingError(f"set PUBLISHER_API_TOKEN or {TOKEN_FILE_SETTING}, not both")
+    if path is not None:
+        return read_token_file(Path(path)), Path(path)
+    return (None if token is None else checked_token(token, "PUBLISHER_API_TOKEN")), None
 
 
 def read_graceful_timeout(env: PipelineEnv) -> Duration:
@@ -50,7 +55,8 @@ class PublisherSettings:
     log_level: str
     graceful_timeout: Duration  # SIGTERM to exit: the time the buffer has to be flushed
     max_event_time_lead: Duration  # POST /articles refuses published_at further ahead of now (event_time_ahead)
-    api_token: str | None = None  # bearer token POST /articles requires; None disables the endpoint
+    api_token: str | None = None  # bearer token POST /articles requires (at start); None disables the endpoint
+    api_token_file: Path | None = None  # the file the token is read from, again whenever it changes; None: fixed
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PublisherSettings:
@@ -61,6 +67,7 @@ class PublisherSettings:
         seed = env.optional_string("PUBLISHER_SEED")
         if seed is not None and not (seed.removeprefix("-").isascii() and seed.removeprefix("-").isdigit()):
             raise SettingError(f"PUBLISHER_SEED must be an integer, got {seed!r}")
+        token, token_file = api_token(env)
         return cls(
             aws=env.aws(),
             stream_name=env.stream_name(),
@@ -74,6 +81,7 @@ class PublisherSettings:
             startup_timeout=env.duration("PUBLISHER_STARTUP_TIMEOUT", "30 seconds", minimum=Duration(1000)),
             log_level=env.log_level(),
             graceful_timeout=read_graceful_timeout(env),
-            api_token=api_token(env),
+            api_token=token,
+            api_token_file=token_file,
             max_event_time_lead=env.max_event_time_lead(),
         )

@@ -121,6 +121,7 @@ def test_a_partial_failure_names_what_was_stored_and_resending_the_rest_complete
         assert [line["article_id"] for line in answer["results"]] == [a["article_id"] for a in posted]
         failed = [line for line in answer["results"] if line["status"] == "failed"]
         assert {line["error_code"] for line in failed} == {"ProvisionedThroughputExceededException"}
+        assert "Rate exceeded" not in response.get_data(as_text=True), "Kinesis' ErrorMessage stays in the log"
         stored = stored_by_id(aws, names["stream"])
         for line in answer["results"]:
             if line["status"] == "stored":

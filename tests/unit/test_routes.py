@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from publisher.api_token import FixedToken
 from publisher.app import create_app
 from publisher.articles import ArticleGenerator
 from publisher.kinesis_writer import KinesisWriter
@@ -30,7 +31,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def api(reachable: bool = True, token: str | None = TOKEN) -> tuple[FlaskClient, PublishingLoop]:
     """The app around a loop that is never started and a writer without a client: no request may reach it."""
     loop = PublishingLoop(ArticleGenerator(seed=1), KinesisWriter(None, "articles"), rate=1.0, count=0)
-    app = create_app(AppState(loop, lambda: reachable, PublisherMetrics.create(), "articles", api_token=token))
+    state = AppState(
+        loop,
+        lambda: None if reachable else "ResourceNotFoundException",
+        PublisherMetrics.create(),
+        "articles",
+        api_token=None if token is None else FixedToken(token),
+    )
+    app = create_app(state)
     return app.test_client(), loop
 
 
@@ -69,10 +77,11 @@ def test_health_follows_the_stream_probe_and_liveness_does_not() -> None:
     health = http.get("/health")
     assert health.status_code == 503
     assert health.get_json()["stream_reachable"] is False and health.get_json()["stream"] == "articles"
+    assert health.get_json()["stream_error"] == "ResourceNotFoundException"
     assert http.get("/health/live").status_code == 200
     assert http.get("/metrics").status_code == 200 and b"articles_buffered" in http.get("/metrics").data
     reachable, _ = api(reachable=True)
-    assert reachable.get("/health").status_code == 200
+    assert reachable.get("/health").status_code == 200 and reachable.get("/health").get_json()["stream_error"] is None
 
 
 def test_posting_needs_the_token_and_is_off_without_one() -> None:
@@ -84,7 +93,7 @@ def test_posting_needs_the_token_and_is_off_without_one() -> None:
     assert http.post("/articles", json=VALID, headers={"Authorization": TOKEN}).status_code == 401
     disabled, _ = api(token=None)
     off = disabled.post("/articles", json=VALID, headers=AUTH)
-    assert off.status_code == 403 and "set PUBLISHER_API_TOKEN" in off.get_json()["error"]
+    assert off.status_code == 403 and "set PUBLISHER_API_TOKEN or PUBLISHER_API_TOKEN_FILE" in off.get_json()["error"]
     assert disabled.get("/health/live").status_code == 200 and disabled.get("/metrics").status_code == 200
     assert loop.writer.stats.published == 0 and loop.writer.stats.last_error is None
 
