@@ -184,3 +184,50 @@ AWS_FILES = [p for p in CI_VALUES if is_aws_values(p)]
 
 
 LOCAL_FILES = [p for p in CI_VALUES if not is_aws_values(p)]
+
+
+def template_text(run_helm: Helm, *args: str) -> str:
+    """`helm template` of the umbrella chart as text (comments kept), with extra arguments."""
+    result = run_helm(
+        "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION, *args
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def document_text(text: str, kind: str, name: str) -> str:
+    """The YAML text (comments kept) of the one rendered object of that kind and name."""
+    found = [
+        chunk
+        for chunk in re.split(r"(?m)^---\s*$", text)
+        if (obj := yaml.safe_load(chunk)) and obj["kind"] == kind and obj["metadata"]["name"] == name
+    ]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def uncommented_verbs(role_text: str) -> list[str]:
+    """The verbs of a Role's YAML text that have no comment line right above them (block lists only:
+    a flow list `verbs: [...]` leaves no room for a comment per verb, so its verbs all count)."""
+    bare: list[str] = []
+    lines = role_text.splitlines()
+    verbs_indent: int | None = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if stripped.startswith("verbs:"):
+            flow = stripped.partition(":")[2].strip()
+            if flow:
+                bare += [v.strip(" \"'") for v in flow.strip("[]").split(",") if v.strip()]
+                verbs_indent = None
+            else:
+                verbs_indent = indent
+            continue
+        if verbs_indent is None or not stripped or stripped.startswith("#"):
+            continue
+        if indent < verbs_indent or (indent == verbs_indent and not stripped.startswith("- ")):
+            verbs_indent = None
+            continue
+        if stripped.startswith("- ") and not lines[i - 1].strip().startswith("#"):
+            bare.append(stripped[2:].strip())
+    return bare

@@ -258,3 +258,73 @@ def test_failed_containers_keep_their_last_log_lines(kind_manifests: list[Manife
         template = spark_template(app, role)
         for c in template.get("initContainers", []) + template["containers"]:
             assert c.get("terminationMessagePolicy") == "FallbackToLogsOnError", f"{role}/{c['name']}"
+
+
+@pytest.mark.parametrize("values_file", [CHART / "values.yaml", *CI_VALUES], ids=lambda p: p.name)
+def test_spark_is_authenticated_and_its_ui_cannot_kill(render: Render, values_file: Path) -> None:
+    """spark.authenticate: the driver generates a secret per application (Spark on Kubernetes) and
+    hands it to its executors as `_SPARK_AUTH_SECRET`; nothing without it may join the RPC. The UI's
+    kill links are off, so a request to the UI cannot stop a job or a stage."""
+    app = sparkapp(render(values_file))
+    conf = app["spec"]["sparkConf"]
+    assert conf["spark.authenticate"] == "true"
+    assert conf["spark.ui.killEnabled"] == "false"
+    # the secret is Spark's to generate and pass: the chart sets none and passes none
+    assert not [k for k in conf if k.startswith("spark.authenticate.secret")]
+    for role in ("driver", "executor"):
+        assert "_SPARK_AUTH_SECRET" not in env_map(spark_container(app, role)["env"])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("spark.ui.killEnabled", "true"),
+        ("spark.ui.killEnabled", "TRUE"),
+        ("spark.authenticate", "false"),
+        ("spark.kubernetes.executor.deleteOnTermination", "false"),
+        ("spark.kubernetes.driver.service.deleteOnTermination", "true"),
+        ("spark.kubernetes.driver.ownPersistentVolumeClaim", "true"),
+        ("spark.driver.extraJavaOptions", "-Xss4m -Dspark.ui.killEnabled=true"),
+    ],
+)
+def test_chart_refuses_spark_conf_it_pins(run_helm: Helm, key: str, value: str) -> None:
+    """The chart fails, naming the value, rather than let sparkConf turn kill back on, drop
+    authentication or need API rights the driver's Role does not grant."""
+    escaped = key.replace(".", "\\.")
+    result = run_helm("template", "x", str(CHART), "--set-string", f"spark-job.sparkConf.{escaped}={value}")
+    assert result.returncode != 0, f"sparkConf.{key}={value} rendered"
+    assert f"sparkConf.{key}={value}" in result.stderr
+
+
+def test_chart_accepts_its_own_pinned_values_in_spark_conf(render: Render) -> None:
+    conf = sparkapp(
+        render(
+            sets=("spark-job.sparkConf.spark\\.ui\\.killEnabled=false", "spark-job.sparkConf.spark\\.authenticate=true")
+        )
+    )["spec"]["sparkConf"]
+    assert conf["spark.ui.killEnabled"] == "false" and conf["spark.authenticate"] == "true"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "spark\\.kubernetes\\.allocation\\.pods\\.allocator=statefulset",
+        "spark\\.kubernetes\\.executor\\.decommissionLabel=draining",
+        "spark\\.kubernetes\\.driver\\.annotateExitException=true",
+        "spark\\.kubernetes\\.executor\\.volumes\\.persistentVolumeClaim\\.data\\.options\\.claimName=OnDemand",
+    ],
+)
+def test_chart_refuses_spark_conf_that_needs_more_api_rights(run_helm: Helm, setting: str) -> None:
+    result = run_helm("template", "x", str(CHART), "--set-string", f"spark-job.sparkConf.{setting}")
+    assert result.returncode != 0, setting
+    assert "Role" in result.stderr and setting.split("=", maxsplit=1)[0].replace("\\.", ".") in result.stderr
+
+
+def test_chart_refuses_an_auth_secret_in_extra_env(run_helm: Helm) -> None:
+    """Spark passes the generated secret to executors as `_SPARK_AUTH_SECRET`; one from extraEnv
+    would be a static secret in the SparkApplication."""
+    result = run_helm(
+        "template", "x", str(CHART),
+        "--set", "spark-job.extraEnv[0].name=_SPARK_AUTH_SECRET", "--set", "spark-job.extraEnv[0].value=x",
+    )  # fmt: skip
+    assert result.returncode != 0 and "_SPARK_AUTH_SECRET" in result.stderr

@@ -1,11 +1,17 @@
-"""spark-job/templates/ui/: the Spark UI Service."""
+"""spark-job/templates/ui/: the Spark UI Service, off by default (the way in is a port-forward to
+the driver pod)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from chart_helpers import (
+    CHART,
+    CI_VALUES,
     SPARK_APP,
-    Manifest,
+    Render,
+    by_kind,
     one,
     sparkapp,
 )
@@ -13,7 +19,14 @@ from chart_helpers import (
 pytestmark = pytest.mark.chart
 
 
-def test_spark_ui_service_selects_driver(manifests: list[Manifest]) -> None:
+@pytest.mark.parametrize("values_file", [CHART / "values.yaml", *CI_VALUES], ids=lambda p: p.name)
+def test_no_spark_ui_service_by_default(render: Render, values_file: Path) -> None:
+    names = {s["metadata"]["name"] for s in by_kind(render(values_file), "Service")}
+    assert f"{SPARK_APP}-ui" not in names
+
+
+def test_spark_ui_service_selects_driver_when_enabled(render: Render) -> None:
+    manifests = render(sets=("spark-job.uiService.enabled=true",))
     svc = one(manifests, "Service", f"{SPARK_APP}-ui")
     driver_labels = sparkapp(manifests)["spec"]["driver"]["labels"]
     executor_labels = sparkapp(manifests)["spec"]["executor"]["labels"]

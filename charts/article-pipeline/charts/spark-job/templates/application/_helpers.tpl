@@ -1,12 +1,62 @@
 {{/*
+sparkConf the chart sets and sparkConf may only repeat (Spark parses booleans in any case): Spark
+authenticated, its UI unable to kill, and the settings that keep the driver within its Role
+(templates/driver/rbac.yaml). A YAML map of key: [value, why].
+*/}}
+{{- define "spark-job.application.pinnedConf" -}}
+spark.authenticate: ["true", "the driver generates a secret per application and hands it to its executors (`_SPARK_AUTH_SECRET`); without it anyone who reaches the driver's RPC port may act as an executor or a client"]
+spark.ui.killEnabled: ["false", "with kill on, one request to the UI stops a streaming job or a stage"]
+spark.kubernetes.executor.deleteOnTermination: ["true", "keeping finished executors means relabelling their pods (PATCH), which the driver's Role does not grant"]
+spark.kubernetes.driver.service.deleteOnTermination: ["false", "the driver's Role grants nothing on Services (its Service is owned by its pod and goes with it)"]
+spark.kubernetes.driver.ownPersistentVolumeClaim: ["false", "the driver's Role grants nothing on PersistentVolumeClaims (no claims on demand)"]
+spark.kubernetes.driver.reusePersistentVolumeClaim: ["false", "the driver's Role grants nothing on PersistentVolumeClaims (no claims on demand)"]
+{{- end -}}
+
+{{/*
 Values the chart refuses: sparkConf keys it sets itself (the pod templates, the ServiceAccounts,
-the driver/executor values), and a restart policy that would rerun an available-now run forever.
+the driver/executor values), sparkConf that would change a pinned setting or need API rights the
+driver's Role does not grant, an authentication secret of one's own, and a restart policy that
+would rerun an available-now run forever.
 */}}
 {{- define "spark-job.application.validate" -}}
 {{- $ownConf := list "spark.driver.extraClassPath" "spark.executor.extraClassPath" "spark.kubernetes.driver.podTemplateFile" "spark.kubernetes.executor.podTemplateFile" "spark.kubernetes.authenticate.driver.serviceAccountName" "spark.driver.memoryOverhead" "spark.executor.memoryOverhead" -}}
 {{- range $ownConf }}
 {{- if hasKey $.Values.sparkConf . }}
 {{- fail (printf "sparkConf.%s is set by the chart (pod templates, ServiceAccounts, driver/executor values): remove it" .) }}
+{{- end }}
+{{- end -}}
+{{- range $key, $pin := include "spark-job.application.pinnedConf" . | fromYaml }}
+{{- if hasKey $.Values.sparkConf $key }}
+{{- $given := index $.Values.sparkConf $key | toString }}
+{{- if ne (lower $given) (first $pin) }}
+{{- fail (printf "sparkConf.%s=%s is refused: the chart sets %s=%s because %s" $key $given $key (first $pin) (last $pin)) }}
+{{- end }}
+{{- end }}
+{{- range $optsKey, $opts := $.Values.sparkConf }}
+{{- if and (hasSuffix "JavaOptions" $optsKey) (contains (printf "-D%s=" $key) (toString $opts)) }}
+{{- fail (printf "sparkConf.%s=%s is refused: the chart sets %s=%s because %s" $optsKey (toString $opts) $key (first $pin) (last $pin)) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- range $key, $value := .Values.sparkConf }}
+{{- $given := toString $value }}
+{{- $needsRights := "" }}
+{{- if and (eq $key "spark.kubernetes.allocation.pods.allocator") (ne $given "direct") }}
+{{- $needsRights = "executors in a StatefulSet or a Deployment are managed through the apps API" }}
+{{- else if eq $key "spark.kubernetes.executor.decommissionLabel" }}
+{{- $needsRights = "labelling decommissioning executors patches their pods" }}
+{{- else if and (eq $key "spark.kubernetes.driver.annotateExitException") (eq (lower $given) "true") }}
+{{- $needsRights = "annotating the exit exception patches the driver pod" }}
+{{- else if and (regexMatch "^spark[.]kubernetes[.](driver|executor)[.]volumes[.]persistentVolumeClaim[.][^.]+[.]options[.]claimName$" $key) (contains "OnDemand" $given) }}
+{{- $needsRights = "a claim on demand is a PersistentVolumeClaim the driver creates" }}
+{{- end }}
+{{- if $needsRights }}
+{{- fail (printf "sparkConf.%s=%s needs Kubernetes API rights the driver's Role does not grant (%s; templates/driver/rbac.yaml): remove it" $key $given $needsRights) }}
+{{- end }}
+{{- end -}}
+{{- range .Values.extraEnv }}
+{{- if eq (toString .name) "_SPARK_AUTH_SECRET" }}
+{{- fail "extraEnv _SPARK_AUTH_SECRET is refused: Spark generates the authentication secret per application and passes it to the executors itself (spark.authenticate)" }}
 {{- end }}
 {{- end -}}
 {{- if and (eq .Values.restartPolicy.type "Always") (eq .Values.job.triggerInterval "available-now") }}
@@ -46,7 +96,9 @@ onSubmissionFailureRetryInterval: {{ $rp.onSubmissionFailureRetryInterval | int 
 {{/*
 spec.sparkConf: the Delta Lake and S3A jars (jobs/jars.lock, in the image at `jarsDir`) on both
 JVMs' class paths from their start, the Prometheus servlet with `metrics.enabled`, then
-`sparkConf` over them; every value a string.
+`sparkConf` over them, then the pinned settings (authentication, no UI kill, what keeps the driver
+within its Role; "spark-job.application.validate" has refused any sparkConf that differs); every
+value a string.
 */}}
 {{- define "spark-job.application.sparkConf" -}}
 {{- $conf := dict }}
@@ -59,6 +111,9 @@ JVMs' class paths from their start, the Prometheus servlet with `metrics.enabled
 {{- end }}
 {{- range $k, $v := .Values.sparkConf }}
 {{- $_ := set $conf $k ($v | toString) }}
+{{- end }}
+{{- range $k, $pin := include "spark-job.application.pinnedConf" . | fromYaml }}
+{{- $_ := set $conf $k (first $pin) }}
 {{- end }}
 {{- range $k, $v := $conf }}
 {{ $k | quote }}: {{ $v | quote }}
