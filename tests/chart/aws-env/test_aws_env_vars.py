@@ -1,5 +1,6 @@
 """aws-env/templates/_env.tpl (`aws-env.vars`): the AWS environment of every container that talks
-to Kinesis or S3: endpoint and dummy keys with LocalStack only, the endpoint following its Service."""
+to Kinesis or S3: endpoint and dummy keys with LocalStack only, the endpoint following its Service;
+`localstack.enabled=false` alone means real AWS."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chart_helpers import (
     PUBLISHER,
     STATIC_KEYS,
     Helm,
+    Manifest,
     Render,
     by_kind,
     container,
@@ -29,6 +31,28 @@ from chart_helpers import (
 )
 
 pytestmark = pytest.mark.chart
+
+
+# The containers that talk to AWS: the publisher and its `wait-for-aws`, the `helm test` pod, the
+# driver with its `wait-for-aws` and `checkpoint-guard`, the executor.
+AWS_CONTAINERS = 7
+
+
+def aws_envs(manifests: list[Manifest]) -> dict[str, dict[str, object]]:
+    """{pod/container: env} of every container that gets the AWS environment (it has AWS_REGION)."""
+    found = {
+        f"{label}/{c['name']}": env_map(c.get("env")) for label, _, containers in pods(manifests) for c in containers
+    }
+    return {name: env for name, env in found.items() if "AWS_REGION" in env}
+
+
+def assert_real_aws(manifests: list[Manifest]) -> None:
+    """No LocalStack object, no endpoint override and no static key in any container."""
+    assert not [o["metadata"]["name"] for o in manifests if "localstack" in o["metadata"]["name"]]
+    envs = aws_envs(manifests)
+    assert len(envs) == AWS_CONTAINERS, sorted(envs)
+    for name, env in envs.items():
+        assert not {"AWS_ENDPOINT_URL", *STATIC_KEYS} & set(env), f"{name}: {sorted(env)}"
 
 
 @pytest.mark.parametrize("values_file", AWS_FILES, ids=[p.name for p in AWS_FILES])
@@ -79,3 +103,36 @@ def test_localstack_endpoint_respects_name_truncation(run_helm: Helm) -> None:
             endpoint = env_map(c.get("env")).get("AWS_ENDPOINT_URL")
             if endpoint is not None:
                 assert endpoint == f"http://{name}:4566", f"{label}/{c['name']}"
+
+
+def test_defaults_wire_localstack_everywhere(render: Render) -> None:
+    """The umbrella's defaults: LocalStack on, its endpoint and dummy keys in every AWS container."""
+    envs = aws_envs(render())
+    assert len(envs) == AWS_CONTAINERS, sorted(envs)
+    for name, env in envs.items():
+        assert env["AWS_ENDPOINT_URL"] == f"http://{LOCALSTACK}:4566", name
+        assert env["AWS_ACCESS_KEY_ID"] == "test" and env["AWS_SECRET_ACCESS_KEY"] == "test", name
+
+
+def test_localstack_off_alone_means_real_aws(render: Render) -> None:
+    """`--set localstack.enabled=false` and nothing else: it renders, with no endpoint and no keys
+    (the default chain: IRSA on EKS)."""
+    assert_real_aws(render(sets=("localstack.enabled=false",)))
+
+
+def test_dummy_keys_only_while_localstack_is_on(render: Render) -> None:
+    """`localstackCredentials: true` (the default) injects nothing once LocalStack is off: static keys
+    would outrank IRSA in the SDKs' credential chain."""
+    manifests = render(
+        sets=("localstack.enabled=false", "global.aws.endpointUrl=", "global.aws.localstackCredentials=true")
+    )
+    assert_real_aws(manifests)
+
+
+def test_own_endpoint_without_localstack_gets_no_keys(render: Render) -> None:
+    """An emulator of one's own: its endpoint everywhere, no dummy keys from the chart."""
+    envs = aws_envs(render(sets=("localstack.enabled=false", "global.aws.endpointUrl=http://emulator:4566")))
+    assert len(envs) == AWS_CONTAINERS
+    for name, env in envs.items():
+        assert env["AWS_ENDPOINT_URL"] == "http://emulator:4566", name
+        assert not set(STATIC_KEYS) & set(env), name

@@ -3,9 +3,12 @@ The AWS environment of a container, read from `global` (the umbrella chart's val
 subchart's own defaults when it is rendered alone):
 
   AWS_REGION
-  AWS_ENDPOINT_URL        only when `global.aws.endpointUrl` renders non-empty (empty: real AWS)
-  AWS_ACCESS_KEY_ID       LocalStack's dummy keys, only with `global.aws.localstackCredentials`
-  AWS_SECRET_ACCESS_KEY   (real AWS: the default credential chain, e.g. IRSA)
+  AWS_ENDPOINT_URL        `global.aws.endpointUrl` rendered with `tpl`; when that is empty, the
+                          bundled LocalStack's endpoint if its chart is in the release, else none
+                          (real AWS)
+  AWS_ACCESS_KEY_ID       LocalStack's dummy keys, with `global.aws.localstackCredentials` and only
+  AWS_SECRET_ACCESS_KEY   while LocalStack is in the release (otherwise the default credential
+                          chain, e.g. IRSA, which static keys would outrank)
   KINESIS_STREAM_NAME
   KINESIS_SHARD_COUNT     only with "shardCount" true: for whoever may create the stream
   S3_BUCKET_NAME
@@ -13,18 +16,19 @@ subchart's own defaults when it is rendered alone):
 Call with the chart's root context:
   {{- include "aws-env.vars" (dict "context" $ "shardCount" true) | nindent 12 }}
 `global.aws.endpointUrl` goes through `tpl` with that context, so it may name another chart's
-Service (the umbrella's default is the LocalStack Service's name).
+Service.
 */}}
 {{- define "aws-env.vars" -}}
 {{- $ctx := .context -}}
 {{- $global := $ctx.Values.global -}}
+{{- $localstack := include "aws-env.localstackEndpoint" $ctx -}}
 - name: AWS_REGION
   value: {{ $global.aws.region | quote }}
-{{- with tpl $global.aws.endpointUrl $ctx }}
+{{- with tpl $global.aws.endpointUrl $ctx | default $localstack }}
 - name: AWS_ENDPOINT_URL
   value: {{ . | quote }}
 {{- end }}
-{{- if $global.aws.localstackCredentials }}
+{{- if and $localstack $global.aws.localstackCredentials }}
 - name: AWS_ACCESS_KEY_ID
   value: test
 - name: AWS_SECRET_ACCESS_KEY
@@ -38,4 +42,16 @@ Service (the umbrella's default is the LocalStack Service's name).
 {{- end }}
 - name: S3_BUCKET_NAME
   value: {{ $global.s3.bucketName | quote }}
+{{- end -}}
+
+{{/*
+The bundled LocalStack's endpoint while the localstack subchart is part of the release, else "".
+A subchart sees neither `localstack.enabled` nor its sibling's values, only which templates are
+loaded: a disabled subchart's are not. The `block` below defines "localstack.endpoint" with an
+empty body and runs it. Go's text/template never lets an empty definition replace a non-empty one
+(whatever the parse order), so while the localstack chart is loaded its "localstack.endpoint"
+(charts/localstack/templates/_helpers.tpl) is the one that runs; without it, this empty one does.
+*/}}
+{{- define "aws-env.localstackEndpoint" -}}
+{{- block "localstack.endpoint" . }}{{ end -}}
 {{- end -}}

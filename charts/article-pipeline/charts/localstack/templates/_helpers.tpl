@@ -39,3 +39,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "localstack.image" -}}
 {{- printf "%s:%s" .Values.image.repository (required "image.tag is required" .Values.image.tag) -}}
 {{- end -}}
+
+{{/*
+The endpoint of the LocalStack Service (its edge port, 4566) for any chart of the release: the
+aws-env library chart runs it, with the calling chart's context (so it reads `.Release` only), as
+the default `AWS_ENDPOINT_URL` while this chart is enabled, and an empty fallback when it is not.
+*/}}
+{{- define "localstack.endpoint" -}}
+http://{{ include "localstack.host" . }}:4566
+{{- end -}}
