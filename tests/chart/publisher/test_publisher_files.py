@@ -1,7 +1,13 @@
-"""publisher/files/wait_for_aws.py (publisher and driver init containers), run against moto_server."""
+"""publisher/files/: wait_for_aws.py (publisher and driver init containers) and helm_test.py (the
+`helm test` pod), run against moto_server and a stand-in publisher."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,3 +43,65 @@ def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str
     ready = run(WAIT, env)
     assert ready.returncode == 0, ready.stdout + ready.stderr
     assert events(ready)[-1]["event"] == "aws_resources_ready"
+
+
+HELM_TEST = CHART / "charts" / "publisher" / "files" / "helm_test.py"
+
+
+@contextlib.contextmanager
+def fake_publisher(articles_status: int) -> Iterator[str]:
+    """An HTTP server answering GET /health with 200 and POST /articles with `articles_status`."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer(200 if self.path == "/health" else 404)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._answer(articles_status if self.path == "/articles" and "Authorization" not in self.headers else 400)
+
+        def _answer(self, status: int) -> None:
+            body = json.dumps({"status": status}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "passes"),
+    [("true", 401, True), ("true", 403, False), ("false", 403, True), ("false", 401, False)],
+)
+def test_helm_test_checks_whether_the_publisher_has_a_token(
+    moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str], expected: str, answer: int, passes: bool
+) -> None:
+    create_stream(kinesis, names["stream"])
+    s3.create_bucket(Bucket=names["bucket"])
+    with fake_publisher(answer) as url:
+        env = {
+            "PUBLISHER_URL": url,
+            "API_TOKEN_EXPECTED": expected,
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "KINESIS_STREAM_NAME": names["stream"],
+            "S3_BUCKET_NAME": names["bucket"],
+            "TEST_TIMEOUT_SECONDS": "0",
+        }
+        result = run(HELM_TEST, env)
+    assert (result.returncode == 0) is passes, result.stdout + result.stderr
+    last = events(result)[-1]
+    assert last["event"] == ("helm_test_passed" if passes else "helm_test_failed")
+    if not passes:
+        assert f"answered {answer}" in last["error"]

@@ -1,8 +1,11 @@
-"""`helm test`: the publisher answers /health with 200 and the stream and bucket it uses exist.
+"""`helm test`: the publisher answers /health with 200, `POST /articles` is on (a token configured)
+or off as the release says, and the stream and bucket it uses exist.
 
-Env: PUBLISHER_URL (e.g. http://<release>-publisher:8000), KINESIS_STREAM_NAME,
-S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL (optional). Retries for up to
-TEST_TIMEOUT_SECONDS (default 120): a publisher that just rolled may need a few seconds.
+Env: PUBLISHER_URL (e.g. http://<release>-publisher:8000), API_TOKEN_EXPECTED ("true": the
+publisher must have read its token file, so a POST without a token answers 401; otherwise 403),
+KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL (optional). Retries for up to
+TEST_TIMEOUT_SECONDS (default 120): a publisher that just rolled may need a few seconds. The test
+never holds the token: a POST without one publishes nothing.
 """
 
 import json
@@ -24,6 +27,17 @@ def check() -> dict[str, object]:
             health = json.load(response)
     except urllib.error.HTTPError as error:
         raise RuntimeError(f"GET {url} answered {error.code}: {error.read()[:300]!r}") from error
+    token_expected = os.environ.get("API_TOKEN_EXPECTED", "false") == "true"
+    articles = os.environ["PUBLISHER_URL"].rstrip("/") + "/articles"
+    post = urllib.request.Request(articles, data=b"[]", method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(post, timeout=5) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if status != (401 if token_expected else 403):
+        state = "a token (401 without one)" if token_expected else "no token (403)"
+        raise RuntimeError(f"POST {articles} without a token answered {status}; the release configures {state}")
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION", "us-east-1")
     config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 2})
@@ -35,7 +49,7 @@ def check() -> dict[str, object]:
     boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config).head_bucket(
         Bucket=os.environ["S3_BUCKET_NAME"]
     )
-    return {"health": health, "stream": stream, "shards": summary["OpenShardCount"]}
+    return {"health": health, "api_token": token_expected, "stream": stream, "shards": summary["OpenShardCount"]}
 
 
 def main() -> int:

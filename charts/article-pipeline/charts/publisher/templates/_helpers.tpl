@@ -42,7 +42,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository (required "image.tag is required" .Values.image.tag) -}}
 {{- end -}}
 
-{{/* The Secret holding PUBLISHER_API_TOKEN: the user's, or the one the chart creates. */}}
+{{/* The Secret holding the API token: the user's (`apiToken.existingSecret`), or the one the chart creates from `apiToken.value`. */}}
 {{- define "publisher.tokenSecretName" -}}
 {{- default (printf "%s-api-token" (include "publisher.fullname" .) | trunc 63 | trimSuffix "-") .Values.apiToken.existingSecret -}}
+{{- end -}}
+
+{{/* Where the publisher container finds the API token (the Secret's key, mounted read-only). */}}
+{{- define "publisher.tokenFile" -}}
+/var/run/secrets/article-pipeline/api-token/token
+{{- end -}}
+
+{{/* `apiToken.enabled` needs exactly one source of the token. */}}
+{{- define "publisher.validateToken" -}}
+{{- if .Values.apiToken.enabled }}
+{{- if and .Values.apiToken.existingSecret .Values.apiToken.value }}
+{{- fail "publisher.apiToken: set apiToken.existingSecret or apiToken.value, not both" }}
+{{- end }}
+{{- if not (or .Values.apiToken.existingSecret .Values.apiToken.value) }}
+{{- fail "publisher.apiToken.enabled needs the token: apiToken.existingSecret (a Secret you manage: the GitOps way) or apiToken.value (at least 16 characters, e.g. `openssl rand -hex 24`; the chart keeps it in a Secret)" }}
+{{- end }}
+{{- end }}
 {{- end -}}
