@@ -45,6 +45,11 @@ SPARK_OPERATOR_VALUES ?= images/spark-operator/values.yaml
 # not needed (and stays off, so nothing depends on it). WEBHOOK=true turns it on.
 SPARK_OPERATOR_WEBHOOK ?= false
 
+# Pod Security Standard `make deploy` enforces on the release's namespace (and warns and audits at):
+# every pod of the chart, Spark's driver and executors included, passes "restricted".
+POD_SECURITY_LEVEL ?= restricted
+POD_SECURITY_LABELS = $(foreach mode,enforce warn audit,pod-security.kubernetes.io/$(mode)=$(POD_SECURITY_LEVEL))
+
 # Local port for `make health` (kind maps the publisher NodePort to 127.0.0.1:18000).
 HEALTH_PORT ?= 18001
 
@@ -97,9 +102,11 @@ operator: engine-check operator-image | $(K8S_TOOLS) ## Install the Spark Operat
 	  --set webhook.enable=$(SPARK_OPERATOR_WEBHOOK) \
 	  --wait --timeout 5m
 
-deploy: engine-check $(if $(findstring kind-values,$(CHART_VALUES)),localstack-image) | $(K8S_TOOLS) ## helm upgrade --install the umbrella chart (kind + LocalStack values) and wait
+deploy: engine-check $(if $(findstring kind-values,$(CHART_VALUES)),localstack-image) | $(K8S_TOOLS) ## Label the namespace Pod Security "restricted", helm upgrade --install the umbrella chart (kind + LocalStack values) and wait
 	$(if $(findstring kind-values,$(CHART_VALUES)),@$(KIND_ENV) bash scripts/kind/load-image.sh $(LOCALSTACK_IMAGE))
 	@$(KIND_ENV) bash scripts/kind/check-pids-limit.sh
+	$(KUBECTL_IN_CONTEXT) create namespace $(NAMESPACE) --dry-run=client -o yaml | $(KUBECTL_IN_CONTEXT) apply -f -
+	$(KUBECTL_IN_CONTEXT) label namespace $(NAMESPACE) --overwrite $(POD_SECURITY_LABELS)
 	$(HELM_IN_CONTEXT) upgrade --install $(RELEASE) $(CHART_DIR) \
 	  --namespace $(NAMESPACE) --create-namespace \
 	  -f $(CHART_VALUES) \

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,93 @@ def test_node_size_documented() -> None:
     assert re.search(r"2 CPUs?, 8 GB", text), "charts/README.md must state the node size"
     values = (CHART / "charts" / "spark-job" / "values.yaml").read_text()
     assert "2-CPU, 8 GB" in values
+
+
+# Pod Security Standards, "restricted" profile (what `make deploy` enforces on the release's namespace).
+RESTRICTED_VOLUMES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
+}  # fmt: skip
+
+
+def pod_specs(objs: list[Manifest]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, pod spec) of every pod the release makes, Spark's through their pod templates."""
+    out = []
+    for o in objs:
+        name = f"{o['kind']}/{o['metadata']['name']}"
+        if o["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+            out.append((name, o["spec"]["template"]["spec"]))
+        elif o["kind"] == "Pod":
+            out.append((name, o["spec"]))
+        elif o["kind"] == "SparkApplication":
+            out += [(f"{name}/{role}", o["spec"][role]["template"]["spec"]) for role in ("driver", "executor")]
+    return out
+
+
+def restricted_violations(spec: dict[str, Any]) -> list[str]:
+    """What in a pod spec the "restricted" Pod Security Standard refuses (Kubernetes 1.34)."""
+    found = [f"{k}: true" for k in ("hostNetwork", "hostPID", "hostIPC") if spec.get(k)]
+    found += [
+        f"volume {v['name']}: {kind}"
+        for v in spec.get("volumes", [])
+        for kind in set(v) - {"name"}
+        if kind not in RESTRICTED_VOLUMES
+    ]
+    pod_sc = spec.get("securityContext", {})
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        sc = c.get("securityContext", {})
+        merged = {**pod_sc, **sc}
+        where = f"container {c['name']}"
+        if sc.get("privileged"):
+            found.append(f"{where}: privileged")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            found.append(f"{where}: allowPrivilegeEscalation not false")
+        if merged.get("runAsNonRoot") is not True:
+            found.append(f"{where}: runAsNonRoot not true")
+        if merged.get("runAsUser") == 0:
+            found.append(f"{where}: runAsUser 0")
+        if merged.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            found.append(f"{where}: seccompProfile not RuntimeDefault/Localhost")
+        caps = sc.get("capabilities", {})
+        if "ALL" not in caps.get("drop", []):
+            found.append(f"{where}: capabilities.drop lacks ALL")
+        if set(caps.get("add", [])) - {"NET_BIND_SERVICE"}:
+            found.append(f"{where}: capabilities.add {caps['add']}")
+        found += [f"{where}: hostPort {p['hostPort']}" for p in c.get("ports", []) if p.get("hostPort")]
+    return found
+
+
+def test_every_pod_passes_pod_security_restricted(manifests: list[Manifest]) -> None:
+    """`make deploy` labels the namespace `pod-security.kubernetes.io/enforce=restricted`: a pod that
+    broke the profile would be refused by the API server (Spark's executors included)."""
+    found = pod_specs(manifests)
+    assert len(found) >= 4  # publisher, its test pod, driver, executor (+ LocalStack)
+    for label, spec in found:
+        assert not restricted_violations(spec), f"{label}: {restricted_violations(spec)}"
+
+
+def test_restricted_check_catches_a_root_pod() -> None:
+    spec = {
+        "containers": [{"name": "c", "securityContext": {"runAsUser": 0}}],
+        "volumes": [{"name": "h", "hostPath": {}}],
+    }
+    assert len(restricted_violations(spec)) >= 5
+
+
+def test_make_deploy_labels_the_namespace_restricted() -> None:
+    """Before the chart is installed, `make deploy` creates the namespace if needed and labels it for
+    Pod Security "restricted" (enforce, warn, audit); `label --overwrite` makes a rerun a no-op."""
+    dry = subprocess.run(
+        ["make", "-s", "-n", "--no-print-directory", "-f", "mk/kind.mk", "deploy", "NAMESPACE=ns-x"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    lines = dry.stdout.splitlines()
+    label = [i for i, line in enumerate(lines) if " label namespace ns-x " in line]
+    install = [i for i, line in enumerate(lines) if "upgrade --install" in line]
+    assert label and install and label[0] < install[0], dry.stdout
+    command = lines[label[0]]
+    assert "--overwrite" in command
+    for mode in ("enforce", "warn", "audit"):
+        assert f"pod-security.kubernetes.io/{mode}=restricted" in command
+    create = [i for i, line in enumerate(lines) if "create namespace ns-x" in line]
+    assert create and create[0] < label[0], "the namespace must exist before it is labelled"
