@@ -54,6 +54,7 @@ def test_notes_follow_the_subcharts_names_and_switches(run_helm: Helm, render: R
         "publisher.fullnameOverride=pub",
         "publisher.service.port=8080",
         "publisher.apiToken.enabled=true",
+        "publisher.apiToken.value=a-token-of-32-characters-for-test",
         "publisher.helmTest.enabled=false",
     )
     text = notes(run_helm, *(arg for s in sets for arg in ("--set", s)))
@@ -64,3 +65,24 @@ def test_notes_follow_the_subcharts_names_and_switches(run_helm: Helm, render: R
     assert f"helm -n {NAMESPACE} test" not in text  # no test pod to run
     own = notes(run_helm, "--set", "spark-job.checkpoint.existingClaim=mine")
     assert "delete pvc" not in own and "checkpoint PVC mine" in own
+
+
+def test_notes_reach_the_spark_ui_through_the_driver_pod(run_helm: Helm) -> None:
+    """No UI Service by default: the documented way in is a port-forward to the driver pod."""
+    text = notes(run_helm, "-f", str(KIND_VALUES))
+    assert f"port-forward pod/{SPARK_APP}-driver 4040:4040" in text
+    assert f"svc/{SPARK_APP}-ui" not in text
+    on = notes(run_helm, "-f", str(KIND_VALUES), "--set", "spark-job.uiService.enabled=true")
+    assert f"svc/{SPARK_APP}-ui" in on
+
+
+def test_notes_without_localstack(run_helm: Helm) -> None:
+    text = notes(run_helm, "--set", "localstack.enabled=false")
+    assert "localstack" not in text.lower().replace("localstack is ready", "")
+
+
+def test_notes_tell_where_the_token_is(run_helm: Helm) -> None:
+    own = notes(
+        run_helm, "--set", "publisher.apiToken.enabled=true", "--set", "publisher.apiToken.existingSecret=my-token"
+    )
+    assert "secret my-token" in own
