@@ -465,6 +465,11 @@ def _loop(report: Report, aws: Any) -> None:
     with report.step("helm install --wait (make deploy)"):
         make("deploy", timeout=1200)
 
+    with report.step("the namespace enforces Pod Security restricted"):
+        labels = get_json("namespace", NAMESPACE)["metadata"]["labels"]
+        for mode in ("enforce", "warn", "audit"):
+            assert labels.get(f"pod-security.kubernetes.io/{mode}") == "restricted", labels
+
     with report.step("publisher Ready"):
         kubectl("rollout", "status", f"deploy/{PUBLISHER}", "--timeout=300s", timeout=330)
 
@@ -492,6 +497,11 @@ def _loop(report: Report, aws: Any) -> None:
             "an executor pod",
         )
         assert {e["spec"]["serviceAccountName"] for e in executors} == {f"{APP}-executor"}
+        # spark.authenticate: the driver generated this application's secret and handed it to its executors
+        assert all(
+            any(v["name"] == "_SPARK_AUTH_SECRET" for c in e["spec"]["containers"] for v in c.get("env", []))
+            for e in executors
+        ), "executors run without Spark's authentication secret"
 
     with report.step("enriched rows in S3 through 127.0.0.1:14566"):
         reader = EnrichedReader(aws)
