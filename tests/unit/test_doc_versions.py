@@ -31,8 +31,6 @@ PYTHON_PACKAGES = ("jobs", "common", "bench", "ops")
 
 # (file, mention as written): docs that must name a Spark other than the pinned one.
 ALLOWED = {
-    # The "before" baseline was measured on the pyspark its JSON records (bench/results/before/).
-    ("docs/benchmarks.md", "pyspark 4.3.0"),
     # The upstream Spark Operator image's own Spark (apache/spark:4.0.4 in its Dockerfile), which
     # the project's operator image replaces with the pinned one.
     ("images/spark-operator/README.md", "Spark 4.0"),
