@@ -80,7 +80,7 @@ kind-up: engine-check | $(K8S_TOOLS) ## Create the single-node kind cluster and 
 kind-node-image: engine-check ## Build the kind node image from source unless it exists (with Docker and a registry: the stock kindest/node)
 	KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) image
 
-kind-images: engine-check images kind-node-image operator-image localstack-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
+kind-images: engine-check images kind-node-image operator-image localstack-image netpol-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
 
 kind-load: engine-check ## Load the publisher and spark-job images into kind (docker or podman)
 	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) load $(K8S_IMAGES)
@@ -90,6 +90,10 @@ operator-image: engine-check ## Build the Spark Operator image from source unles
 
 localstack-image: engine-check ## Build the LocalStack 4.14.0 image from PyPI unless up to date (cached)
 	@CONTAINER_ENGINE=$(ENGINE) bash scripts/build-image.sh localstack
+
+.PHONY: netpol-image
+netpol-image: engine-check ## Build kube-router (NetworkPolicy only, images/kube-router-np/) from source unless up to date (cached; kind-up installs it on the local node image)
+	@CONTAINER_ENGINE=$(ENGINE) bash scripts/build-image.sh kube-router-np
 
 operator: engine-check operator-image | $(K8S_TOOLS) ## Install the Spark Operator (own release, chart from its Go module, watching $(NAMESPACE))
 	@$(KIND_ENV) bash scripts/kind/load-image.sh $(SPARK_OPERATOR_IMAGE)

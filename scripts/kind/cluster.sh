@@ -5,8 +5,10 @@
 #     provider and the stock kindest/node image of kind v0.30.0, pinned by digest;
 #   - otherwise (these VMs): kind's podman provider and a node image built here from source
 #     by `scripts/build-image.sh kind-node` (images/kind-node/; cached: seconds when it exists).
+# NetworkPolicy is enforced on both: by kindnetd on the stock node; on the local node, whose CNI
+# enforces nothing, `up` installs kube-router as a firewall-only DaemonSet (images/kube-router-np/).
 # Usage: cluster.sh up | image | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
-#        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready)
+#        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready and rollouts)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -74,8 +76,28 @@ up() {
       "$KIND" create cluster --name "$CLUSTER" --config "$CONFIG" --image "$image" --wait "${WAIT}s"
   fi
   step "node Ready" "$KUBECTL" --context "kind-$CLUSTER" wait --for=condition=Ready node --all --timeout "${WAIT}s"
+  netpol
   "$KUBECTL" --context "kind-$CLUSTER" get nodes -o wide
   log "kind-up done in $(( $(date +%s) - t0 ))s"
+}
+
+# netpol: make the cluster enforce NetworkPolicy. kind v0.30.0's kindnetd (stock kindest/node)
+# enforces it itself; elsewhere build, load and roll out kube-router's DaemonSet (each step a
+# no-op when already done, so `up` on an existing cluster only checks).
+netpol() {
+  local kubectl=("$KUBECTL" --context "kind-$CLUSTER") built image
+  if "${kubectl[@]}" -n kube-system get daemonset kindnet >/dev/null 2>&1; then
+    log "NetworkPolicy: kindnetd enforces it on this node image; kube-router not installed"
+    return
+  fi
+  built="$(step "kube-router image" env CONTAINER_ENGINE="$ENGINE" \
+    bash "$repo/scripts/build-image.sh" kube-router-np)" || return
+  image="$(sed -n 's/^image=\([^ ]*\) .*/\1/p' <<<"$built")"
+  step "load $image" env KIND_CLUSTER="$CLUSTER" CONTAINER_ENGINE="$ENGINE" \
+    bash "$here/load-image.sh" "$image" >&2
+  step "apply kube-router-np" "${kubectl[@]}" apply -f "$repo/images/kube-router-np/daemonset.yaml" >&2
+  step "kube-router-np rollout" "${kubectl[@]}" -n kube-system rollout status daemonset/kube-router-np \
+    --timeout "${WAIT}s" >&2
 }
 
 load() {
