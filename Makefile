@@ -12,14 +12,36 @@ CLUSTER ?= local
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml jobs/jars.lock
+# One hash-locked lock, uv.lock (every extra, CPython 3.11+ on Linux and macOS), installs .venv,
+# both images (images/*/Dockerfile) and CI. The installer (uv, pip, setuptools, wheel) comes from
+# requirements-bootstrap.txt with --require-hashes; uv exports the lock's dev extra with its hashes,
+# `uv pip install --require-hashes` installs exactly that, sdists (pyspark) build without build
+# isolation on the hashed setuptools. A lock out of date with pyproject.toml fails (make lock-check).
+UV := $(BIN)/uv
+BOOTSTRAP := $(VENV)/.bootstrap
+LOCKED_REQUIREMENTS := $(VENV)/requirements-dev.txt
+
+$(BOOTSTRAP): requirements-bootstrap.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-bootstrap.txt
+	@touch $(BOOTSTRAP)
+
+$(STAMP): $(BOOTSTRAP) pyproject.toml uv.lock jobs/jars.lock
+	$(BIN)/python -m ops.lockcheck --uv $(UV)
+	$(UV) export --quiet --frozen --no-header --extra dev --no-emit-project -o $(LOCKED_REQUIREMENTS)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes --no-deps --no-build-isolation -r $(LOCKED_REQUIREMENTS)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	$(BIN)/python -m jobs.jars
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create the virtual environment (.venv) with pinned dependencies and the Delta/S3A jars
+venv: $(STAMP) ## create the virtual environment (.venv) from uv.lock (hash-checked) with the Delta/S3A jars
+
+.PHONY: lock lock-check
+lock: $(BOOTSTRAP) ## rewrite uv.lock after a change to pyproject.toml's dependencies (uv lock), then commit it
+	$(UV) lock
+
+lock-check: $(BOOTSTRAP) ## fail when uv.lock is out of date with pyproject.toml (and say to run `make lock`)
+	$(BIN)/python -m ops.lockcheck --uv $(UV)
 
 jars: $(STAMP) ## fetch the pinned Delta Lake + S3A jars (jobs/jars.lock) into ~/.cache/article-pipeline/jars
 	$(BIN)/python -m jobs.jars
