@@ -27,6 +27,7 @@ TARGETS_NEEDING_AN_ENGINE = [
     "kind-node-image",
     "operator-image",
     "localstack-image",
+    "netpol-image",
     "kind-load",
     "operator",
     "deploy",
