@@ -83,7 +83,9 @@ bench: $(STAMP) ## benchmarks -> bench/results/ (results.md, JSON, PNG); BENCH_A
 # Container images: docker when `docker info` works, else podman on a debootstrap base (images/README.md).
 # One recipe builds every image: scripts/build-image.sh <folder under images/>. The targets that
 # need a container engine check for one first (engine-check, mk/kind.mk).
-IMAGE_TAG ?= 0.1.0
+# The app images are tagged by content (0.1.0-<12 hex of the hash of their inputs>, plus 0.1.0 moved
+# to the newest build; images/README.md); IMAGE_TAG=x names the tag instead.
+IMAGE_TAG ?=
 
 podman-setup: ## install + configure podman (no Docker engine needed; idempotent)
 	bash scripts/setup-podman.sh
@@ -91,7 +93,7 @@ podman-setup: ## install + configure podman (no Docker engine needed; idempotent
 base-image: engine-check ## local Debian bookworm base for podman (debootstrap + podman import; cached)
 	bash scripts/build-base-image.sh
 
-images: engine-check ## build the publisher and spark-job images (docker or podman)
+images: engine-check ## build the publisher and spark-job images (docker or podman), tagged by content
 	IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-image.sh publisher spark-job
 
 images-test: $(STAMP) ## build and exercise both images (pytest -m images)

@@ -22,7 +22,14 @@ KIND_CONFIG ?= kind-config.yaml
 # localhost/article-pipeline/kind-node:v1.34.4. Set it to force a node image.
 KIND_NODE_IMAGE ?=
 KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
-K8S_IMAGES ?= article-pipeline/publisher:0.1.0 article-pipeline/spark-job:0.1.0
+# The app images under their content tags (article-pipeline/<image>:0.1.0-<12 hex>, computed from
+# the build inputs, not built: scripts/build-image.sh --print): what `make images` builds,
+# `make kind-load` loads and `make deploy` hands the chart, so driver and executors run one build.
+# Computed when a recipe first needs it (after `make images` in `make images kind-load`), once.
+K8S_IMAGES ?= $(eval K8S_IMAGES := $(shell IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-image.sh --print publisher spark-job))$(K8S_IMAGES)
+# the tag of one of K8S_IMAGES: $(call k8s_image_tag,publisher)
+k8s_image_tag = $(strip $(foreach image,$(K8S_IMAGES),$(if $(findstring /$(1):,$(image)),$(lastword $(subst :, ,$(image))))))
+CHART_IMAGE_TAGS = --set publisher.image.tag=$(call k8s_image_tag,publisher) --set spark-job.image.tag=$(call k8s_image_tag,spark-job)
 
 # Container engine of this machine: docker when its engine answers, else podman.
 ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
@@ -82,7 +89,7 @@ kind-node-image: engine-check ## Build the kind node image from source unless it
 
 kind-images: engine-check images kind-node-image operator-image localstack-image netpol-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
 
-kind-load: engine-check ## Load the publisher and spark-job images into kind (docker or podman)
+kind-load: engine-check ## Load the publisher and spark-job images (their content tags) into kind (docker or podman)
 	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) load $(K8S_IMAGES)
 
 operator-image: engine-check ## Build the Spark Operator image from source unless up to date (cached)
@@ -113,7 +120,7 @@ deploy: engine-check $(if $(findstring kind-values,$(CHART_VALUES)),localstack-i
 	$(KUBECTL_IN_CONTEXT) label namespace $(NAMESPACE) --overwrite $(POD_SECURITY_LABELS)
 	$(HELM_IN_CONTEXT) upgrade --install $(RELEASE) $(CHART_DIR) \
 	  --namespace $(NAMESPACE) --create-namespace \
-	  -f $(CHART_VALUES) \
+	  -f $(CHART_VALUES) $(CHART_IMAGE_TAGS) \
 	  --wait --timeout $(DEPLOY_TIMEOUT)
 
 health: | $(K8S_TOOLS) ## Port-forward the publisher Service to 127.0.0.1:$(HEALTH_PORT) and GET /health

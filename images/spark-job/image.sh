@@ -1,5 +1,12 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # sourced by scripts/build-image.sh, which sets dir, repo, cache
 # The Spark job image, as scripts/build-image.sh builds it (sourced there).
-tag="${IMAGE_TAG:-0.1.0}"
+# Tagged by content: article-pipeline/spark-job:0.1.0-<12 hex of the inputs' hash> (and 0.1.0,
+# moved to the newest build); IMAGE_TAG=... names the tag instead. The driver and the executors
+# run this one tag: the same code.
+version=0.1.0
+tag="${IMAGE_TAG:-}"
 registry=""      # article-pipeline/spark-job:<tag>, the name `make kind-load` and the chart use
-context="$repo"  # the repository root (.dockerignore keeps it small); the layer cache decides
+context="$repo"  # the repository root (.dockerignore keeps it small)
+# Everything the Dockerfile copies from the context: unchanged, the engine is not even called.
+inputs=(Dockerfile entrypoint.sh "$repo/.dockerignore" "$repo/requirements-bootstrap.txt" "$repo/pyproject.toml"
+        "$repo/uv.lock" "$repo/README.md" "$repo/common" "$repo/jobs")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# scripts/build-image.sh tags each app image by content (0.1.0-<12 hex of its inputs' hash>) and
+# moves 0.1.0 to the newest build: the tests run the images by that name (or IMAGE_TAG's).
 TAG = os.environ.get("IMAGE_TAG", "0.1.0")
+# what a content tag looks like (IMAGE_TAG set: that tag)
+CONTENT_TAG = re.escape(os.environ["IMAGE_TAG"]) if os.environ.get("IMAGE_TAG") else r"0\.1\.0-[0-9a-f]{12}"
 PUBLISHER = f"article-pipeline/publisher:{TAG}"
 SPARK_JOB = f"article-pipeline/spark-job:{TAG}"
 
