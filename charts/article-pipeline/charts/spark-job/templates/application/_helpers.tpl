@@ -94,6 +94,38 @@ onSubmissionFailureRetryInterval: {{ $rp.onSubmissionFailureRetryInterval | int 
 {{- end -}}
 
 {{/*
+The ports Spark listens on, fixed so that a NetworkPolicy can name them (the umbrella chart's
+templates/networkpolicy/): the driver's RPC endpoint (executors connect to it), the driver's block
+manager, and the executors' block manager (the driver fetches task results from it, executors
+fetch shuffle and broadcast blocks from each other). Executors run their RPC environment in client
+mode (they only connect out), so they listen on the block manager port alone. Spark's own defaults
+are 7078 and 7079 for the driver (cluster mode) but a random port for the executors' block manager.
+sparkConf may change them; "spark-job.application.ports" gives the values in force.
+*/}}
+{{- define "spark-job.application.defaultPorts" -}}
+spark.driver.port: "7078"
+spark.driver.blockManager.port: "7079"
+spark.blockManager.port: "7079"
+{{- end -}}
+
+{{/*
+The ports in force (the defaults above, then sparkConf; `spark.ui.port` Spark's 4040 unless set),
+as YAML: driverRpc, driverBlockManager, executorBlockManager, ui. Each is what sparkConf says,
+as a string: the caller checks it is a fixed port.
+*/}}
+{{- define "spark-job.application.ports" -}}
+{{- $conf := include "spark-job.application.defaultPorts" . | fromYaml }}
+{{- $_ := set $conf "spark.ui.port" "4040" }}
+{{- range $k, $v := .Values.sparkConf }}
+{{- $_ := set $conf $k ($v | toString) }}
+{{- end -}}
+driverRpc: {{ index $conf "spark.driver.port" | quote }}
+driverBlockManager: {{ index $conf "spark.driver.blockManager.port" | quote }}
+executorBlockManager: {{ index $conf "spark.blockManager.port" | quote }}
+ui: {{ index $conf "spark.ui.port" | quote }}
+{{- end -}}
+
+{{/*
 spec.sparkConf: the Delta Lake and S3A jars (jobs/jars.lock, in the image at `jarsDir`) on both
 JVMs' class paths from their start, the Prometheus servlet with `metrics.enabled`, then
 `sparkConf` over them, then the pinned settings (authentication, no UI kill, what keeps the driver
@@ -104,6 +136,9 @@ value a string.
 {{- $conf := dict }}
 {{- $_ := set $conf "spark.driver.extraClassPath" (printf "%s/*" .Values.jarsDir) }}
 {{- $_ := set $conf "spark.executor.extraClassPath" (printf "%s/*" .Values.jarsDir) }}
+{{- range $k, $v := include "spark-job.application.defaultPorts" . | fromYaml }}
+{{- $_ := set $conf $k $v }}
+{{- end }}
 {{- if .Values.metrics.enabled }}
 {{- $_ := set $conf "spark.ui.prometheus.enabled" "true" }}
 {{- $_ := set $conf "spark.metrics.conf.*.sink.prometheusServlet.class" "org.apache.spark.metrics.sink.PrometheusServlet" }}
