@@ -29,6 +29,8 @@ KUBE_CONTEXT ?= kind-$(KIND_CLUSTER)
 K8S_IMAGES ?= $(eval K8S_IMAGES := $(shell IMAGE_TAG=$(IMAGE_TAG) bash scripts/build-image.sh --print publisher spark-job))$(K8S_IMAGES)
 # the tag of one of K8S_IMAGES: $(call k8s_image_tag,publisher)
 k8s_image_tag = $(strip $(foreach image,$(K8S_IMAGES),$(if $(findstring /$(1):,$(image)),$(lastword $(subst :, ,$(image))))))
+# podman names them localhost/...: the name the node holds them under, so a loaded image is skipped
+K8S_LOAD_IMAGES = $(if $(filter podman,$(ENGINE)),$(foreach image,$(K8S_IMAGES),$(if $(filter localhost/%,$(image)),$(image),localhost/$(image))),$(K8S_IMAGES))
 CHART_IMAGE_TAGS = --set publisher.image.tag=$(call k8s_image_tag,publisher) --set spark-job.image.tag=$(call k8s_image_tag,spark-job)
 
 # Container engine of this machine: docker when its engine answers, else podman.
@@ -90,7 +92,7 @@ kind-node-image: engine-check ## Build the kind node image from source unless it
 kind-images: engine-check images kind-node-image operator-image localstack-image netpol-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
 
 kind-load: engine-check ## Load the publisher and spark-job images (their content tags) into kind (docker or podman)
-	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) load $(K8S_IMAGES)
+	@$(KIND_ENV) bash scripts/kind/load-image.sh $(K8S_LOAD_IMAGES)
 
 operator-image: engine-check ## Build the Spark Operator image from source unless up to date (cached)
 	@CONTAINER_ENGINE=$(ENGINE) bash scripts/build-image.sh spark-operator
