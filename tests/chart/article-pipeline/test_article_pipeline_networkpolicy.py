@@ -269,12 +269,27 @@ def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: list[M
 
 
 def test_only_the_driver_reaches_the_api_server(manifests: list[Manifest]) -> None:
+    """6443 (kind, kubeadm) is the driver's alone; on 443 the AWS rule (every address by default)
+    lets the AWS clients out too when LocalStack is off, and ci/default-values.yaml's LocalStack
+    egress (HTTPS for its downloads) does the same for LocalStack."""
     policies = policies_of(manifests)
     for name, src in release_pods(manifests).items():
-        for port in (443, 6443):
-            allowed = allows(policies, "Egress", src, API_SERVER, port, "TCP")
-            expected = name == "driver" or (port == 443 and name != "aws-emulator" and not localstack_on(manifests))
-            assert allowed == expected, f"{name} -> API server :{port}"
+        assert allows(policies, "Egress", src, API_SERVER, 6443, "TCP") is (name == "driver"), name
+        if name in ("publisher", "test", "executor"):
+            assert allows(policies, "Egress", src, API_SERVER, 443, "TCP") is not localstack_on(manifests), name
+
+
+def test_the_api_server_rule_is_the_values(render: Render) -> None:
+    objs = render(
+        KIND_VALUES, sets=("networkPolicy.apiServer.cidrs={10.89.0.2/32}", "networkPolicy.apiServer.ports={6443}")
+    )
+    policies = policies_of(objs)
+    pods = release_pods(objs)
+    assert allows(policies, "Egress", pods["driver"], API_SERVER, 6443, "TCP")
+    assert not allows(policies, "Egress", pods["driver"], API_SERVER, 443, "TCP")
+    assert not allows(
+        policies, "Egress", pods["driver"], Endpoint("elsewhere", "10.89.0.3", namespace=None), 6443, "TCP"
+    )
 
 
 def localstack_on(objs: list[Manifest]) -> bool:
@@ -292,9 +307,7 @@ def test_aws_egress_follows_localstack(manifests: list[Manifest]) -> None:
         if name != "driver":
             assert allows(policies, "Egress", pods[name], AWS, 443, "TCP") is (not local), name
         assert not allows(policies, "Egress", pods[name], AWS, 80, "TCP"), name
-    if local:
-        assert not allows(policies, "Egress", pods["aws-emulator"], AWS, 443, "TCP")
-    else:
+    if not local:  # LocalStack's own egress: test_localstack_egress_only_where_its_image_downloads
         assert "localstack" not in str([p["spec"] for p in policies])
         assert "4566" not in str([p["spec"] for p in policies])
 
@@ -477,3 +490,19 @@ def test_notes_tell_the_policies_and_the_way_in(run_helm: Helm) -> None:
     opened = notes("-f", str(KIND_VALUES), "--set", KIND_SET[0])
     assert "NetworkPolicies deny" in opened and "Nothing outside the release" not in opened
     assert "NetworkPolicies" not in notes("--set", "networkPolicy.enabled=false")
+
+
+@pytest.mark.parametrize(("values_file", "https"), [(DEFAULT_VALUES, True), (KIND_VALUES, False), (AWS_VALUES, False)])
+def test_localstack_egress_only_where_its_image_downloads(render: Render, values_file: Path, https: bool) -> None:
+    """The stock LocalStack image (ci/default-values.yaml) downloads kinesis-mock on first use: HTTPS out
+    and nothing else; the image built here (ci/kind-values.yaml) needs nothing but DNS."""
+    objs = render(values_file)
+    pods = release_pods(objs)
+    if "aws-emulator" not in pods:
+        assert not https
+        return
+    policies = policies_of(objs)
+    localstack = pods["aws-emulator"]
+    assert allows(policies, "Egress", localstack, AWS, 443, "TCP") is https
+    assert not allows(policies, "Egress", localstack, AWS, 80, "TCP")
+    assert not any(connects(policies, localstack, dst, p) for dst in pods.values() for p in PORTS)
