@@ -219,7 +219,7 @@ def ui_kill_changes_nothing(report: Report) -> None:
     wait_for(lambda: len(rows_batches(uid)) > batches_before, 300, "batches with rows after the kill request", 3)
     assert app_state() == "RUNNING"
     log = kubectl("logs", DRIVER, "-c", "spark-kubernetes-driver")
-    assert "killed via the Web UI" not in log
+    assert "killed via Web UI" not in log, "the driver log shows a job killed through the UI"
 
 
 def json_at(url: str) -> Any:
