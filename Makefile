@@ -103,5 +103,9 @@ images-test: $(STAMP) ## build and exercise both images (pytest -m images)
 chart-docs: ## write the charts' README.md value tables from the values.yaml `# --` comments (helm-docs)
 	bash scripts/chart-docs.sh
 
+.PHONY: chart-lint
+chart-lint: $(STAMP) k8s-tools ## kube-score v1.20.0 + checkov 3.3.30 (pinned, cached) on the chart's defaults and each ci/ render
+	$(BIN)/python -m ops.chart_lint --helm $(HELM)
+
 # Kubernetes: kind cluster, images, Spark Operator, the chart.
 include mk/kind.mk
