@@ -71,7 +71,7 @@ CLUSTER_ENV = HELM=$(HELM) KUBECTL=$(KUBECTL) KUBE_CONTEXT=$(KUBE_CONTEXT) NAMES
 # Fetch helm/kubectl on demand only when the defaults under .tools/bin are used.
 K8S_TOOLS := $(filter .tools/bin/%,$(HELM) $(KUBECTL))
 
-.PHONY: engine-check k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image kind-node-image kind-images print-chart-values
+.PHONY: engine-check k8s-tools kind-up kind-load operator deploy health logs undeploy kind-down operator-image localstack-image kind-node-image kind-images
 
 engine-check: ## Check for a container engine (docker or podman) first; without one, say how to get one
 	@bash scripts/container-engine.sh >/dev/null
@@ -115,14 +115,22 @@ operator: engine-check operator-image | $(K8S_TOOLS) ## Install the Spark Operat
 	  --set webhook.enable=$(SPARK_OPERATOR_WEBHOOK) \
 	  --wait --timeout 5m
 
+# The host reaches the publisher and LocalStack NodePorts (127.0.0.1:18000, 127.0.0.1:14566) from the
+# kind network's gateway: `make deploy` lets that subnet in through the NetworkPolicies
+# (networkPolicy.ingressFrom; scripts/kind/node-network.sh prints it). DEPLOY_ARGS: more helm
+# arguments, e.g. DEPLOY_ARGS="--set publisher.publish.rate=8".
+DEPLOY_ARGS ?=
+
 deploy: engine-check $(if $(findstring kind-values,$(CHART_VALUES)),localstack-image) | $(K8S_TOOLS) ## Label the namespace Pod Security "restricted", helm upgrade --install the umbrella chart (kind + LocalStack values) and wait
 	$(if $(findstring kind-values,$(CHART_VALUES)),@$(KIND_ENV) bash scripts/kind/load-image.sh $(LOCALSTACK_IMAGE))
 	@$(KIND_ENV) bash scripts/kind/check-pids-limit.sh
 	$(KUBECTL_IN_CONTEXT) create namespace $(NAMESPACE) --dry-run=client -o yaml | $(KUBECTL_IN_CONTEXT) apply -f -
 	$(KUBECTL_IN_CONTEXT) label namespace $(NAMESPACE) --overwrite $(POD_SECURITY_LABELS)
+	host_network="$$(bash scripts/kind/node-network.sh)" && \
 	$(HELM_IN_CONTEXT) upgrade --install $(RELEASE) $(CHART_DIR) \
 	  --namespace $(NAMESPACE) --create-namespace \
 	  -f $(CHART_VALUES) $(CHART_IMAGE_TAGS) \
+	  --set "networkPolicy.ingressFrom[0].ipBlock.cidr=$$host_network" $(DEPLOY_ARGS) \
 	  --wait --timeout $(DEPLOY_TIMEOUT)
 
 health: | $(K8S_TOOLS) ## Port-forward the publisher Service to 127.0.0.1:$(HEALTH_PORT) and GET /health
@@ -137,9 +145,6 @@ logs: | $(K8S_TOOLS) ## Pods, the SparkApplication, and recent logs of the publi
 
 undeploy: | $(K8S_TOOLS) ## Reset: uninstall (waiting for every object), delete the release's PVCs (kept ones too) and wait for its pods to go
 	$(CLUSTER_ENV) bash scripts/kind/undeploy.sh
-
-print-chart-values: ## Print the values file `make deploy` uses here
-	@echo $(CHART_VALUES)
 
 kind-down: engine-check ## Delete the kind cluster (fails if a node container is left)
 	KIND_CLUSTER=$(KIND_CLUSTER) bash $(KIND_CLUSTER_SH) down

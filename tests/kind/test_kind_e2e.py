@@ -17,7 +17,7 @@
                                       after a batch: the operator resubmits it every time (more kills
                                       than a lifetime retry count of 5 allows); every article still
                                       there exactly once
-    helm upgrade --set ...            publisher and job roll; still every article exactly once
+    make deploy DEPLOY_ARGS=--set ... publisher and job roll; still every article exactly once
     helm uninstall --wait             no object of the release left; `make deploy` starts clean
     make kind-down                    no container left
 
@@ -44,7 +44,6 @@ from deny_checks import outsiders_are_refused, stalled_clients_leave_probes_alon
 from kind_testing import (
     APP,
     BUCKET,
-    CHART,
     CLUSTER,
     CONTEXT,
     DRIVER,
@@ -454,11 +453,8 @@ def _loop(report: Report, aws: Any) -> None:
         )
         old_driver = driver_pod()
         assert old_driver is not None
-        helm(
-            "upgrade", RELEASE, str(CHART), "-f", str(CHART / "ci" / make_values()),
-            "--set", "publisher.publish.rate=8", "--set", "spark-job.job.triggerInterval=3 seconds",
-            "--wait", "--timeout", "10m",
-        )  # fmt: skip
+        # what a user types: the same values, tags and NetworkPolicy peers as the install, two values changed
+        make("deploy", "DEPLOY_ARGS=--set publisher.publish.rate=8 --set 'spark-job.job.triggerInterval=3 seconds'")
         kubectl("rollout", "status", f"deploy/{PUBLISHER}", "--timeout=300s", timeout=330)
         new_publisher = kubectl(
             "get", "pods", "-l", f"app.kubernetes.io/name=publisher,app.kubernetes.io/instance={RELEASE}", "-o", "name"
@@ -517,9 +513,3 @@ def _loop(report: Report, aws: Any) -> None:
             "{{.Names}}",
         )
         assert left.strip() == "", f"containers left: {left}"
-
-
-def make_values() -> str:
-    """The values file `make deploy` chose (mk/kind.mk: CHART_VALUES)."""
-    out = run("make", "-s", "--no-print-directory", "-f", "mk/kind.mk", "print-chart-values")
-    return Path(out.strip()).name
