@@ -14,6 +14,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=images/kube-router-np/versions.sh
 . "$here/versions.sh"
+# shellcheck source=images/go-build.sh
+. "$here/../go-build.sh"
 # Go's tarball install, when it is not on PATH (as images/kind-node/lib.sh does)
 command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
 command -v go >/dev/null 2>&1 || { echo "kube-router build: needs Go on PATH" >&2; exit 2; }
@@ -40,23 +42,8 @@ ldflags="-s -w -X $pkg.Version=$KUBE_ROUTER_VERSION -X $pkg.BuildDate=$KUBE_ROUT
 goarch="${GOARCH:-$(go env GOARCH)}"
 # The binary is a pure function of these: reuse it without asking Go when they match.
 stamp="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-64) $(go env GOVERSION) linux/$goarch $ldflags"
-if [ "${FORCE:-0}" != 1 ] && [ -x "$ctx/kube-router" ] && [ "$(cat "$ctx/kube-router.stamp" 2>/dev/null)" = "$stamp" ]; then
-  kr_log "go build skipped: $ctx/kube-router is built from the same inputs"
-else
-  step=$(date +%s)
-  kr_log "go build $KUBE_ROUTER_MODULE/cmd/kube-router ($(go env GOVERSION), GOCACHE=$GOCACHE)"
-  (cd "$here" && CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" \
-    nice -n "${NICE:-10}" go build -mod=readonly -modcacherw -buildvcs=false -trimpath -ldflags "$ldflags" \
-      -o "$ctx/.kube-router.new" "$KUBE_ROUTER_MODULE/cmd/kube-router")
-  if cmp -s "$ctx/.kube-router.new" "$ctx/kube-router"; then
-    rm -f "$ctx/.kube-router.new"
-  else
-    chmod 0755 "$ctx/.kube-router.new"
-    mv "$ctx/.kube-router.new" "$ctx/kube-router"
-  fi
-  echo "$stamp" >"$ctx/kube-router.stamp"
-  kr_log "go build done in $(( $(date +%s) - step ))s: $(( $(stat -c %s "$ctx/kube-router") / 1000000 )) MB"
-fi
+go_build_stamped kr_log "$ctx/kube-router" "$stamp" "$here" \
+  -mod=readonly -modcacherw -buildvcs=false -trimpath -ldflags "$ldflags" "$KUBE_ROUTER_MODULE/cmd/kube-router"
 
 # ---- 3. the scripts ------------------------------------------------------------------------
 install -m 0755 "$repo/images/kind-node/iptables-mode.sh" "$ctx/iptables-mode.sh"

@@ -14,6 +14,8 @@ so_t0=$(date +%s)
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=images/spark-operator/versions.sh
 . "$here/versions.sh"
+# shellcheck source=images/go-build.sh
+. "$here/../go-build.sh"
 
 command -v go >/dev/null 2>&1 || { echo "spark-operator build: needs Go (>= 1.24) on PATH" >&2; exit 2; }
 
@@ -37,23 +39,8 @@ done
 goarch="${GOARCH:-$(go env GOARCH)}"
 # The binary is a pure function of these: reuse it without asking Go when they match.
 stamp="$SPARK_OPERATOR_MODULE_SUM $(go env GOVERSION) linux/$goarch $ldflags"
-if [ "${FORCE:-0}" != "1" ] && [ -x "$ctx/spark-operator" ] && [ "$(cat "$ctx/spark-operator.stamp" 2>/dev/null)" = "$stamp" ]; then
-  so_log "go build skipped: $ctx/spark-operator is built from the same inputs"
-else
-  step=$(date +%s)
-  so_log "go build ./cmd/operator ($(go env GOVERSION), GOCACHE=$GOCACHE; a cold build takes minutes)"
-  # Build inside the module directory, so its go.mod (with its replace directives) applies.
-  (cd "$moddir" && CGO_ENABLED=0 GOOS=linux GOARCH="$goarch" \
-    nice -n "${NICE:-10}" go build -trimpath -ldflags "$ldflags" -o "$ctx/.spark-operator.new" ./cmd/operator)
-  if cmp -s "$ctx/.spark-operator.new" "$ctx/spark-operator"; then
-    rm -f "$ctx/.spark-operator.new"
-  else
-    chmod 0755 "$ctx/.spark-operator.new"
-    mv "$ctx/.spark-operator.new" "$ctx/spark-operator"
-  fi
-  echo "$stamp" >"$ctx/spark-operator.stamp"
-  so_log "go build done in $(( $(date +%s) - step ))s: $(( $(stat -c %s "$ctx/spark-operator") / 1000000 )) MB"
-fi
+# Built inside the module directory, so its go.mod (with its replace directives) applies.
+go_build_stamped so_log "$ctx/spark-operator" "$stamp" "$moddir" -trimpath -ldflags "$ldflags" ./cmd/operator
 if [ "$goarch" = "$(go env GOHOSTARCH)" ]; then
   so_log "binary: $("$ctx/spark-operator" version 2>/dev/null | tr '\n' ' ')"
 fi
