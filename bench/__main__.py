@@ -6,11 +6,15 @@ Examples::
     python -m bench --runs 5 --records 20000 # more, longer runs
     python -m bench --only publisher,source  # a subset (results.md keeps the other figures)
     python -m bench --smoke --out /tmp/b     # seconds-sized harness check (the test suite uses it)
+    python -m bench --only latency --latency-rates 100 --latency-seconds 30 \
+        --variant base --variant 'rocksdb:spark.sql.streaming.stateStore.providerClass=...'
+                                             # one job run per variant, side by side (latency_variants.json)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -59,8 +63,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
     parser.add_argument("--dedup-ids", default="100000,1000000", help="cache sizes of the dedup benchmark")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME[:KEY=VALUE,...]",
+        help="latency only: instead of figure 3, one job run per variant (repeat it; names may repeat), "
+        "spark.* keys as --conf of the job, other keys its environment; writes latency_variants.json",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the harness, not speed")
     args = parser.parse_args(argv)
+    for spec in args.variant:
+        try:
+            parse_variant(spec)
+        except ValueError as error:
+            parser.error(str(error))
     if args.smoke:
         args.runs, args.records, args.scaling_records, args.scaling_runs = 1, 200, 100, 1
         args.publisher_runs = 1
@@ -68,6 +85,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.latency_rates, args.latency_seconds = "50", 2
         args.dedup_ids = "20000"
     return args
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
+    """``NAME[:KEY=VALUE,...]`` -> (name, settings); a bare name is the job's own settings."""
+    name, _, pairs = spec.partition(":")
+    settings = {}
+    for pair in filter(None, (p.strip() for p in pairs.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--variant {spec!r}: {pair!r} is not KEY=VALUE")
+        settings[key.strip()] = value.strip()
+    return name.strip(), settings
 
 
 def run_spark_benchmarks(
@@ -119,6 +148,53 @@ def run_spark_benchmarks(
         spark.stop()
 
 
+def run_latency(
+    args: argparse.Namespace, emulator: Emulator, work_dir: Path, out: Path, config: dict[str, Any]
+) -> None:
+    """Benchmarks 3 and 6 (``latency.json``, ``memory.json``), or with ``--variant`` one run per variant."""
+    from bench.latency import end_to_end
+
+    def latency_run(settings: dict[str, str] | None = None) -> dict[str, Any]:
+        return end_to_end(
+            emulator,
+            work_dir,
+            rates=[r.strip() for r in args.latency_rates.split(",")],
+            seconds=args.latency_seconds,
+            record_bytes=args.record_bytes,
+            shards=args.shards,
+            trigger=args.trigger,
+            author_stats_trigger=args.author_stats_trigger,
+            poll=args.poll,
+            drain_timeout=max(60.0, 6 * args.latency_seconds),
+            shuffle_partitions=args.shuffle_partitions,
+            settings=settings,
+        )
+
+    if args.variant:
+        variants = []
+        for name, settings in map(parse_variant, args.variant):
+            log(f"3. latency, variant {name!r}: {settings or 'the job settings'}")
+            load = list(os.getloadavg())
+            result = latency_run(settings)
+            memory = result.pop("memory")
+            variants.append(
+                {
+                    "name": name,
+                    "settings": settings,
+                    "load_avg_at_start": load,
+                    "jvm_peak_rss_mb": memory.get("jvm_peak_rss_mb"),
+                    **result,
+                }
+            )
+        write_json(out / "latency_variants.json", document("latency_variants", config, {"variants": variants}))
+    else:
+        log("3+6. end-to-end latency per publish rate, and the job's memory")
+        result = latency_run()
+        memory = result.pop("memory")
+        write_json(out / "latency.json", document("latency", config, result))
+        write_json(out / "memory.json", document("memory", config, memory))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks on one ``moto_server``; write ``results.md`` and the plots (2: bad ``--only``)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -159,25 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         if {"throughput", "source", "scaling"} & set(selected):
             run_spark_benchmarks(selected, args, emulator, out, config)
         if "latency" in selected:
-            from bench.latency import end_to_end
-
-            log("3+6. end-to-end latency per publish rate, and the job's memory")
-            result = end_to_end(
-                emulator,
-                work_dir,
-                rates=[r.strip() for r in args.latency_rates.split(",")],
-                seconds=args.latency_seconds,
-                record_bytes=args.record_bytes,
-                shards=args.shards,
-                trigger=args.trigger,
-                author_stats_trigger=args.author_stats_trigger,
-                poll=args.poll,
-                drain_timeout=max(60.0, 6 * args.latency_seconds),
-                shuffle_partitions=args.shuffle_partitions,
-            )
-            memory = result.pop("memory")
-            write_json(out / "latency.json", document("latency", config, result))
-            write_json(out / "memory.json", document("memory", config, memory))
+            run_latency(args, emulator, work_dir, out, config)
     except Exception:
         failed = True
         raise

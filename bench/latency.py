@@ -11,6 +11,7 @@ first showed the row - send time (the poll interval bounds the error from above)
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -42,8 +43,14 @@ def end_to_end(
     drain_timeout: float,
     max_rate_seconds: float = 5.0,
     shuffle_partitions: int = 4,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run."""
+    """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run.
+
+    ``settings`` (a ``--variant``'s): ``spark.*`` keys go to the job's JVM as ``--conf`` (through
+    ``PYSPARK_SUBMIT_ARGS``; a setting ``jobs.spark_session`` sets itself wins over them), the
+    others are the job's environment (``SHUFFLE_PARTITIONS``, ``TRIGGER_INTERVAL``...).
+    """
     stream = emulator.create_stream(shards, "latency")
     bucket = emulator.create_bucket("latency")
     checkpoint = tempfile.mkdtemp(prefix="bench-latency-", dir=work_dir)
@@ -61,6 +68,7 @@ def end_to_end(
         "PYTHONPATH": python_path_with_repo(),
         "SHUFFLE_PARTITIONS": str(shuffle_partitions),
         "LOG_LEVEL": "INFO",
+        **job_environment(settings or {}),
     }
     job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
     log(
@@ -129,6 +137,15 @@ def end_to_end(
         "poll_errors": visibility.errors,
         "job_log": job.log_path,
     }
+
+
+def job_environment(settings: dict[str, str]) -> dict[str, str]:
+    """The job's environment for ``settings``: ``spark.*`` as ``--conf`` in ``PYSPARK_SUBMIT_ARGS``, the rest as is."""
+    confs = [f"--conf {shlex.quote(f'{key}={value}')}" for key, value in settings.items() if key.startswith("spark.")]
+    env = {key: value for key, value in settings.items() if not key.startswith("spark.")}
+    if confs:
+        env["PYSPARK_SUBMIT_ARGS"] = " ".join([*confs, "pyspark-shell"])
+    return env
 
 
 def _wait_visible(visibility: Visibility, ids: list[str], timeout: float, job: Any) -> int:

@@ -1,10 +1,32 @@
-"""Rows of the results table for figures 3 and 6, from the latency run (``latency``, ``memory``)."""
+"""Rows of the results table for figures 3 and 6, from the latency run (``latency``, ``memory``), and the
+per-batch breakdown tables (``breakdown_lines``, ``variant_lines``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tabulate import tabulate
+
 from bench.row_cells import met_cell, row, setup_cell
+
+# What each component of ``bench.job_log.batch_components`` is, in the order a batch runs them.
+COMPONENTS = {
+    "latestOffset": "latestOffset (source: shards, position log)",
+    "getBatch": "getBatch",
+    "queryPlanning": "queryPlanning",
+    "walCommit": "walCommit (offset log)",
+    "addBatch": "addBatch (the sink)",
+    "addBatch.read": "- first pass: Kinesis read, parse, cache",
+    "addBatch.dedup": "- dedup (cache, table lookup)",
+    "addBatch.enriched_articles": "- enriched_articles append (Parquet + commit)",
+    "addBatch.quarantine": "- quarantine append",
+    "addBatch.rest": "- rest (persist, upkeep, Spark)",
+    "commitOffsets": "commitOffsets (commit log)",
+    "unaccounted": "other (triggerExecution - phases)",
+    "triggerExecution": "whole batch (triggerExecution)",
+}
+# Components that are not a sum of others: the largest of these is where a batch's time goes.
+_PARENTS = ("triggerExecution",)
 
 
 def latency_rows(doc: dict[str, Any]) -> list[list[str]]:
@@ -81,4 +103,91 @@ def memory_rows(doc: dict[str, Any]) -> list[list[str]]:
             f"steady ({steady_phase}) {at.get('python_driver_rss_mb', 0):,.0f} MB",
             f"{cores} cores",
         ),
+    ]
+
+
+def _cell(figures: dict[str, Any] | None) -> str:
+    if not figures or figures.get("p50") is None:
+        return ""
+    return f"{figures['p50']:,.0f} / {figures['p90']:,.0f}"
+
+
+def largest_component(breakdown: dict[str, dict[str, Any]]) -> str | None:
+    """The component with the largest p50 that is not a sum of others (addBatch counts when it has no steps)."""
+    leaves = {
+        name: figures["p50"]
+        for name, figures in breakdown.items()
+        if figures.get("p50") is not None
+        and name not in _PARENTS
+        and not (name == "addBatch" and any(n.startswith("addBatch.") for n in breakdown))
+    }
+    return max(leaves, key=lambda name: leaves[name]) if leaves else None
+
+
+def breakdown_table(phases: list[dict[str, Any]], query: str, label: str = "rate") -> str:
+    """Markdown: one row per component, one column per phase (p50 / p90 ms), the largest part last."""
+    columns = [
+        (str(phase.get(label, phase.get("rate"))), phase.get("breakdown", {}).get(query, {})) for phase in phases
+    ]
+    present = [name for name in COMPONENTS if any(name in breakdown for _, breakdown in columns)]
+    table = [[COMPONENTS[name], *(_cell(breakdown.get(name)) for _, breakdown in columns)] for name in present]
+    table.append(["batches", *(str(breakdown.get("triggerExecution", {}).get("n", 0)) for _, breakdown in columns)])
+    table.append(
+        ["largest part (p50)", *(COMPONENTS.get(largest_component(b) or "", "").lstrip("- ") for _, b in columns)]
+    )
+    headers = [f"{query}: ms, p50 / p90", *(f"{name}/s" if label == "rate" else name for name, _ in columns)]
+    return tabulate(table, headers=headers, tablefmt="github")
+
+
+def breakdown_lines(doc: dict[str, Any]) -> list[str]:
+    """The results.md section: where each query's batch time goes, per publish rate, with the run's load."""
+    phases = [phase for phase in doc["result"]["phases"] if phase.get("breakdown")]
+    if not phases:
+        return []
+    load = doc["machine"]["load_avg_at_start"][0]
+    return [
+        "## Where a batch's time goes (figure 3's run)",
+        "",
+        f"Per micro-batch, from Spark's `durationMs` and the job's `articles_batch_written` line "
+        f"(`bench/job_log.py`); load average {load:.1f} at the start on {doc['machine']['cores']} cores.",
+        "",
+        breakdown_table(phases, "articles"),
+        "",
+        breakdown_table(phases, "author_stats"),
+        "",
+    ]
+
+
+def variant_lines(doc: dict[str, Any]) -> list[str]:
+    """The results.md section of a ``--variant`` run: latency and batch breakdown per Spark setting, side by side."""
+    variants = doc["result"]["variants"]
+    if not variants:
+        return []
+    table = []
+    columns = []
+    for variant in variants:
+        for phase in variant["phases"]:
+            name = f"{variant['name']} @{phase['rate']}/s"
+            columns.append({**phase, "variant": name})
+            table.append(
+                [
+                    name,
+                    ", ".join(f"{k}={v}" for k, v in variant["settings"].items()) or "(the job's settings)",
+                    f"{variant['load_avg_at_start'][0]:.1f}",
+                    f"{phase['p50']:.2f} / {phase['p99']:.2f}",
+                    f"{phase['articles_batch_ms_median'] or 0:,.0f}",
+                    str(phase["articles_batches"]),
+                ]
+            )
+    return [
+        "## Spark settings side by side (`--variant`)",
+        "",
+        tabulate(
+            table,
+            headers=["variant", "settings", "load (1 min)", "latency p50 / p99 s", "articles batch ms p50", "batches"],
+            tablefmt="github",
+        ),
+        "",
+        breakdown_table(columns, "articles", label="variant"),
+        "",
     ]

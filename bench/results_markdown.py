@@ -9,7 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.dedup_rows import dedup_rows
-from bench.latency_rows import latency_rows, memory_rows
+from bench.latency_rows import breakdown_lines, latency_rows, memory_rows, variant_lines
 from bench.progress import log
 from bench.publisher_rows import publisher_rows
 from bench.result_files import all_results, load_result
@@ -120,7 +120,11 @@ def write_markdown(results: Path) -> Path:
         table, headers=["Figure", "Measured", "Baseline / detail", "Ratio", "Target", "Met", "Setup"], tablefmt="github"
     )
     plots = [f"![{p.stem}]({p.name})" for p in sorted(results.glob("*.png"))]
+    breakdowns = [
+        *(breakdown_lines(doc) if (doc := load_result(results, "latency")) else []),
+        *(variant_lines(doc) if (doc := load_result(results, "latency_variants")) else []),
+    ]
     path = results / "results.md"
-    path.write_text("\n".join([*header, body, "", *before_after(results), *plots]) + "\n")
+    path.write_text("\n".join([*header, body, "", *breakdowns, *before_after(results), *plots]) + "\n")
     log(f"wrote {path}")
     return path

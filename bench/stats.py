@@ -29,6 +29,16 @@ def median_of_present(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def p50_p90(values: list[float]) -> dict[str, float | int | None]:
+    """p50 and p90 (numpy's linear interpolation) and the count of ``values``; None percentiles when there are none."""
+    import numpy as np
+
+    if not values:
+        return {"p50": None, "p90": None, "n": 0}
+    p50, p90 = np.percentile(np.array(values, dtype=float), [50, 90])
+    return {"p50": round(float(p50), 1), "p90": round(float(p90), 1), "n": len(values)}
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     """p50, p95, p99, max and min of ``values``; NaN percentiles and max when there are none."""
     import numpy as np

@@ -81,6 +81,8 @@ class ProgressReporter:
             rows_per_second=round(progress.get("processedRowsPerSecond") or 0.0, 1),
             duration_ms=progress.get("durationMs", {}).get("triggerExecution"),
             sink_ms=progress.get("durationMs", {}).get("addBatch"),
+            # Spark's phases of the batch (latestOffset, getBatch, queryPlanning, addBatch, walCommit, commitOffsets).
+            durations_ms=progress.get("durationMs", {}),
             watermark=progress.get("eventTime", {}).get("watermark"),
             dropped_by_watermark=dropped,
             dropped_by_watermark_total=self.drops[query_name].total,
