@@ -10,6 +10,7 @@ first showed the row - send time (the poll interval bounds the error from above)
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -121,6 +122,7 @@ def end_to_end(
         stop_all([job], grace_seconds=20)
         emulator.delete_stream(stream)
     batches = job_batches(job.log_path, phase_marks)
+    recorded = checkpoint_conf(Path(checkpoint) / "author_stats")
     for phase in phases:
         phase.update(phase_batch_figures(batches, f"rate_{phase['rate']}"))
     return {
@@ -132,11 +134,22 @@ def end_to_end(
         "shuffle_partitions": shuffle_partitions,
         "phases": phases,
         "job_batches": batches,
+        # What Spark recorded in the stateful query's checkpoint (it keeps these on a resume).
+        "author_stats_checkpoint_conf": recorded,
         "memory": sampler.summary(final),
         "unsent": publisher.unsent,
         "poll_errors": visibility.errors,
         "job_log": job.log_path,
     }
+
+
+def checkpoint_conf(query_checkpoint: Path) -> dict[str, str]:
+    """The SQL settings Spark recorded in a query's first offset-log entry (``offsets/0``); empty when none."""
+    try:
+        metadata = (query_checkpoint / "offsets" / "0").read_text().splitlines()[1]
+        return dict(json.loads(metadata).get("conf") or {})
+    except (OSError, IndexError, ValueError):
+        return {}
 
 
 def job_environment(settings: dict[str, str]) -> dict[str, str]:

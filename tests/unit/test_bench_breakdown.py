@@ -132,3 +132,13 @@ def test_variant_settings_go_to_the_jvm_or_the_environment() -> None:
     env = job_environment(settings)
     assert env == {"SHUFFLE_PARTITIONS": "2", "PYSPARK_SUBMIT_ARGS": "--conf spark.a.b=X pyspark-shell"}
     assert job_environment({}) == {}
+
+
+def test_checkpoint_conf_reads_the_first_offset_entry(tmp_path: Path) -> None:
+    from bench.latency import checkpoint_conf
+
+    assert checkpoint_conf(tmp_path) == {}
+    (tmp_path / "offsets").mkdir()
+    conf = {"spark.sql.shuffle.partitions": "2"}
+    (tmp_path / "offsets" / "0").write_text("v1\n" + json.dumps({"batchWatermarkMs": 0, "conf": conf}) + "\n{}\n")
+    assert checkpoint_conf(tmp_path) == conf
