@@ -88,14 +88,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
-    """``NAME[:KEY=VALUE,...]`` -> (name, settings); a bare name is the job's own settings."""
+    """``NAME[:KEY=VALUE,...]`` -> (name, settings); a bare name is the job's own settings.
+
+    A piece without ``=`` continues the value before it (``fs.s3a.performance.flags=create,mkdir``).
+    """
     name, _, pairs = spec.partition(":")
-    settings = {}
-    for pair in filter(None, (p.strip() for p in pairs.split(","))):
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--variant {spec!r}: {pair!r} is not KEY=VALUE")
-        settings[key.strip()] = value.strip()
+    settings: dict[str, str] = {}
+    key = ""
+    for piece in filter(None, (p.strip() for p in pairs.split(","))):
+        if "=" not in piece:
+            if not key:
+                raise ValueError(f"--variant {spec!r}: {piece!r} is not KEY=VALUE")
+            settings[key] += f",{piece}"
+            continue
+        key, _, value = piece.partition("=")
+        key = key.strip()
+        if not key:
+            raise ValueError(f"--variant {spec!r}: {piece!r} is not KEY=VALUE")
+        settings[key] = value.strip()
     return name.strip(), settings
 
 

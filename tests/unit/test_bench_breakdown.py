@@ -127,8 +127,11 @@ def test_variant_settings_go_to_the_jvm_or_the_environment() -> None:
     assert parse_variant("base") == ("base", {})
     name, settings = parse_variant("rocks:spark.a.b=X, SHUFFLE_PARTITIONS=2")
     assert (name, settings) == ("rocks", {"spark.a.b": "X", "SHUFFLE_PARTITIONS": "2"})
+    assert parse_variant("perf:spark.f=create,mkdir,X=1") == ("perf", {"spark.f": "create,mkdir", "X": "1"})
     with pytest.raises(ValueError, match="KEY=VALUE"):
         parse_variant("bad:spark.a")
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_variant("bad:=1")
     env = job_environment(settings)
     assert env == {"SHUFFLE_PARTITIONS": "2", "PYSPARK_SUBMIT_ARGS": "--conf spark.a.b=X pyspark-shell"}
     assert job_environment({}) == {}
