@@ -83,7 +83,7 @@ def outsider_pod(namespace: str, image: str) -> dict[str, Any]:
                 {
                     "name": "probe",
                     "image": image,
-                    "command": ["python3", "-c", "import time; time.sleep(86400)"],
+                    "command": ["sleep", "infinity"],
                     "securityContext": {
                         "allowPrivilegeEscalation": False,
                         "capabilities": {"drop": ["ALL"]},
