@@ -27,6 +27,7 @@ from bench.machine import machine
 from bench.progress import log
 from bench.repo import REPO
 from bench.result_files import document, write_json
+from jobs.settings import DEFAULT_SHUFFLE_PARTITIONS
 
 BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency", "dedup")
 
@@ -61,7 +62,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)",
     )
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
-    parser.add_argument("--shuffle-partitions", type=int, default=4, help="as the job's SHUFFLE_PARTITIONS default")
+    parser.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=DEFAULT_SHUFFLE_PARTITIONS,
+        help="as the job's SHUFFLE_PARTITIONS default",
+    )
     parser.add_argument("--dedup-ids", default="100000,1000000", help="cache sizes of the dedup benchmark")
     parser.add_argument(
         "--variant",
@@ -164,7 +170,7 @@ def run_latency(
     """Benchmarks 3 and 6 (``latency.json``, ``memory.json``), or with ``--variant`` one run per variant."""
     from bench.latency import end_to_end
 
-    def latency_run(settings: dict[str, str] | None = None) -> dict[str, Any]:
+    def latency_run(settings: dict[str, str] | None = None, job_name: str = "latency-job") -> dict[str, Any]:
         return end_to_end(
             emulator,
             work_dir,
@@ -178,14 +184,15 @@ def run_latency(
             drain_timeout=max(60.0, 6 * args.latency_seconds),
             shuffle_partitions=args.shuffle_partitions,
             settings=settings,
+            job_name=job_name,
         )
 
     if args.variant:
         variants = []
-        for name, settings in map(parse_variant, args.variant):
+        for index, (name, settings) in enumerate(map(parse_variant, args.variant)):
             log(f"3. latency, variant {name!r}: {settings or 'the job settings'}")
             load = list(os.getloadavg())
-            result = latency_run(settings)
+            result = latency_run(settings, f"latency-job-{index}")
             memory = result.pop("memory")
             variants.append(
                 {

@@ -27,6 +27,7 @@ from bench.progress import log
 from bench.repo import REPO, python_path_with_repo
 from bench.stats import percentiles
 from bench.table_visibility import Visibility
+from jobs.settings import DEFAULT_SHUFFLE_PARTITIONS
 from ops.processes import start, stop_all
 
 
@@ -43,14 +44,16 @@ def end_to_end(
     poll: float,
     drain_timeout: float,
     max_rate_seconds: float = 5.0,
-    shuffle_partitions: int = 4,
+    shuffle_partitions: int = DEFAULT_SHUFFLE_PARTITIONS,
     settings: dict[str, str] | None = None,
+    job_name: str = "latency-job",
 ) -> dict[str, Any]:
     """Benchmarks 3 and 6: latency per publish rate, and the job's memory, in one job run.
 
     ``settings`` (a ``--variant``'s): ``spark.*`` keys go to the job's JVM as ``--conf`` (through
     ``PYSPARK_SUBMIT_ARGS``; a setting ``jobs.spark_session`` sets itself wins over them), the
-    others are the job's environment (``SHUFFLE_PARTITIONS``, ``TRIGGER_INTERVAL``...).
+    others are the job's environment (``SHUFFLE_PARTITIONS``, ``TRIGGER_INTERVAL``...). The job
+    logs to ``<work_dir>/<job_name>.log`` (appended to: one name per run).
     """
     stream = emulator.create_stream(shards, "latency")
     bucket = emulator.create_bucket("latency")
@@ -71,7 +74,7 @@ def end_to_end(
         "LOG_LEVEL": "INFO",
         **job_environment(settings or {}),
     }
-    job = start("latency-job", [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
+    job = start(job_name, [sys.executable, str(REPO / "jobs" / "process_articles.py")], env, str(work_dir))
     log(
         f"job started (pid {job.process.pid}, trigger {trigger!r}, author_stats {author_stats_trigger!r}); "
         f"log {job.log_path}"
