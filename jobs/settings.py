@@ -10,6 +10,11 @@ from common.env import Duration, SettingError, parse_duration
 from common.settings import AwsSettings, PipelineEnv
 from jobs.kinesis.starting_position import StartingPosition
 
+# SHUFFLE_PARTITIONS' default: the state partitions of author_stats and Delta's snapshot tasks, sized
+# for one 2-core executor (2 against 4 at 100 articles/s: p99 -0.4 to -0.6 s, docs/benchmarks.md).
+# A checkpoint keeps the count it started with (Spark records it in the offset log).
+DEFAULT_SHUFFLE_PARTITIONS = 2
+
 AVAILABLE_NOW = "available-now"
 # The streaming queries of the job; each has its checkpoint under CHECKPOINT_LOCATION/<name>.
 QUERY_NAMES = ("articles", "author_stats")
@@ -139,7 +144,7 @@ class JobSettings:
             author_stats_trigger=author_stats_trigger(env, trigger),
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
             compact_every_batches=env.integer("COMPACT_EVERY_BATCHES", 100, minimum=0),
-            shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", 4, minimum=1),
+            shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS, minimum=1),
             retry_deadline=env.duration("RETRY_DEADLINE", "5 minutes", minimum=Duration(1000)),
             log_level=env.log_level(),
         )
