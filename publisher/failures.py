@@ -8,7 +8,9 @@ A code is the AWS error code (``ResourceNotFoundException``, ``AccessDeniedExcep
 ``ProvisionedThroughputExceededException``, ...) or one of the publisher's own, for failures
 without one: ``kinesis_unreachable`` (no connection to the endpoint), ``kinesis_timeout`` (no
 answer in time), ``aws_credentials_unavailable`` (no credentials found), ``kinesis_error``
-(anything else, or an upstream code that is not a plain identifier).
+(anything else, an upstream code that is not a plain identifier, or an answer without one result
+per record), ``publisher_error`` (the publishing loop itself failed; it logs the traceback and
+goes on).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ KINESIS_UNREACHABLE = "kinesis_unreachable"
 KINESIS_TIMEOUT = "kinesis_timeout"
 CREDENTIALS_UNAVAILABLE = "aws_credentials_unavailable"
 KINESIS_ERROR = "kinesis_error"
+PUBLISHER_ERROR = "publisher_error"
 # AWS error codes are identifiers; anything else an endpoint sends as a code is not passed on.
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from common.aws import THROTTLE_CODES, full_jitter_backoff
 from common.logs import log_event
-from publisher.failures import failure_code, failure_detail, safe_code
+from publisher.failures import KINESIS_ERROR, failure_code, failure_detail, safe_code
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -143,15 +143,13 @@ class KinesisWriter:
                 Records=[{"PartitionKey": r.partition_key, "Data": r.data} for r in batch],
             )
         except Exception as error:
-            code, detail = failure_code(error), failure_detail(error)
-            with self._lock:
-                self.stats.last_error, self.stats.last_error_code = detail, code
-                if code in THROTTLE_CODES:
-                    self.stats.throttled += len(batch)
-            if self.on_call:
-                self.on_call(time.monotonic() - started, 0, len(batch))
-            return [PutResult(error_code=code, error_message=detail)] * len(batch)
-        results = [_result(entry) for entry in response["Records"]]
+            return self._failed_call(batch, failure_code(error), failure_detail(error), started)
+        entries = response.get("Records")
+        if not isinstance(entries, list) or len(entries) != len(batch):
+            count = len(entries) if isinstance(entries, list) else None
+            detail = f"PutRecords answered {count} results for {len(batch)} records"
+            return self._failed_call(batch, KINESIS_ERROR, detail, started)
+        results = [_result(entry) for entry in entries]
         failed = sum(1 for result in results if not result.stored)
         throttled = sum(1 for result in results if result.error_code in THROTTLE_CODES)
         with self._lock:
@@ -168,6 +166,19 @@ class KinesisWriter:
         if self.on_call:
             self.on_call(time.monotonic() - started, len(batch) - failed, failed)
         return results
+
+    def record_failure(self, code: str, detail: str, throttled: int = 0) -> None:
+        """Keep ``code`` (for answers) and ``detail`` (for the log) as the last failure; count ``throttled`` records."""
+        with self._lock:
+            self.stats.last_error, self.stats.last_error_code = detail, code
+            self.stats.throttled += throttled
+
+    def _failed_call(self, batch: list[Record], code: str, detail: str, started: float) -> list[PutResult]:
+        """Every record of ``batch`` failed with ``code``: counted, kept as the last error, one result each."""
+        self.record_failure(code, detail, throttled=len(batch) if code in THROTTLE_CODES else 0)
+        if self.on_call:
+            self.on_call(time.monotonic() - started, 0, len(batch))
+        return [PutResult(error_code=code, error_message=detail)] * len(batch)
 
     def put(self, records: Sequence[Record]) -> list[Record]:
         """Publish ``records``; returns those still failing after the retry deadline (order kept)."""

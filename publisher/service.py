@@ -12,18 +12,21 @@ import json
 import logging
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from common.logs import log_event
 from publisher.articles import ArticleGenerator
+from publisher.failures import PUBLISHER_ERROR, failure_detail
 from publisher.kinesis_writer import MAX_RECORDS_PER_CALL, KinesisWriter, Record
 
 logger = logging.getLogger("publisher.service")
 
 _TICK_SECONDS = 0.05
 _FLUSH_SECONDS = 0.2
+_LOOP_ERROR_PAUSE_SECONDS = 1.0
 # When Kinesis is down, generation pauses once this many articles wait (nothing is dropped).
 MAX_BUFFERED = 50_000
 # /health reports unhealthy when nothing could be published for this long while articles wait.
@@ -117,11 +120,22 @@ class PublishingLoop:
     def _run(self) -> None:
         last_flush = 0.0
         while not self._stop.is_set():
-            self._generate_due()
-            now = time.monotonic()
-            if len(self._buffer) >= MAX_RECORDS_PER_CALL or (self._buffer and now - last_flush >= _FLUSH_SECONDS):
-                self.flush()
-                last_flush = now
+            try:
+                self._generate_due()
+                now = time.monotonic()
+                if len(self._buffer) >= MAX_RECORDS_PER_CALL or (self._buffer and now - last_flush >= _FLUSH_SECONDS):
+                    last_flush = now
+                    self.flush()
+            except Exception as error:
+                # The batch of a failed flush is back in the buffer: log, show it in /health, and go on
+                # after a pause rather than let one bad answer end publishing for the pod's lifetime.
+                detail = failure_detail(error)
+                self.writer.record_failure(PUBLISHER_ERROR, detail)
+                log_event(
+                    logger, "publishing_loop_error", logging.ERROR, error=detail, traceback=traceback.format_exc()
+                )
+                self._stop.wait(_LOOP_ERROR_PAUSE_SECONDS)
+                continue
             self._stop.wait(_TICK_SECONDS)
 
     def stop(self, timeout: float = 10.0) -> None:

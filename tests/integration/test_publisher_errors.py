@@ -47,13 +47,16 @@ def publishing(endpoint: str, names: dict[str, str]) -> Iterator[FlaskClient]:
         app.extensions["publisher"].loop.stop(timeout=1)
 
 
-def failing_health(http: FlaskClient) -> dict[str, Any]:
-    """The /health body once it answers 503 and the publishing loop has seen its calls fail."""
+def failing_health(http: FlaskClient, code: str) -> dict[str, Any]:
+    """The /health body once it answers 503 and the publishing loop's last call failed with ``code``.
+
+    A call under way when the endpoint goes may fail otherwise first (a torn answer is ``kinesis_error``).
+    """
 
     def reported() -> dict[str, Any] | None:
         response = http.get("/health")
         body: dict[str, Any] = response.get_json()
-        return body if response.status_code == 503 and body["last_error"] else None
+        return body if response.status_code == 503 and body["last_error"] == code else None
 
     found: dict[str, Any] = wait_until(reported, 20, "/health to report the failure")
     return found
@@ -86,7 +89,7 @@ def test_a_deleted_stream_shows_as_its_aws_code_and_its_message_is_logged(
 ) -> None:
     with publishing(moto_endpoint, names) as http:
         kinesis.delete_stream(StreamName=names["stream"])
-        health = failing_health(http)
+        health = failing_health(http, "ResourceNotFoundException")
         status, posted = post_one(http)
     assert_no_upstream_text(health, moto_endpoint)
     assert_no_upstream_text(posted, moto_endpoint)
@@ -107,7 +110,7 @@ def test_an_unreachable_endpoint_shows_as_kinesis_unreachable_and_its_url_is_log
         with publishing(endpoint, names) as http:
             moto.process.terminate()
             moto.process.wait(10)
-            health = failing_health(http)
+            health = failing_health(http, "kinesis_unreachable")
             status, posted = post_one(http)
     finally:
         stop_all([moto], grace_seconds=1)
