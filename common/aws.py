@@ -28,6 +28,14 @@ RETRYABLE_CODES = THROTTLE_CODES | {
     "KMSThrottlingException",
 }
 
+S3_SCHEME = "s3://"
+
+
+def s3_bucket_and_key(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` as (``bucket``, ``some/key``)."""
+    bucket, _, key = url.removeprefix(S3_SCHEME).partition("/")
+    return bucket, key
+
 
 @overload
 def client(service: Literal["kinesis"], aws: AwsSettings, **config_overrides: Any) -> KinesisClient: ...

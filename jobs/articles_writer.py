@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from common.contract import ENRICHED_ARTICLES, QUARANTINE
 from common.logs import log_event
-from jobs.checkpoint_metadata import checkpoint_query_id
+from jobs.checkpoint_files import checkpoint_query_id
 from jobs.dedup import Copy, KeptCopies, TableLookup
 from jobs.output_tables import ENRICHED_COLUMNS, enriched_rows, quarantine_rows
 from jobs.settings import JobSettings
@@ -50,6 +50,7 @@ class ArticlesBatchWriter:
     checkpoint_dir: str
     vacuum_every_compactions: int = VACUUM_EVERY_COMPACTIONS
     kept: KeptCopies = field(init=False)
+    app_id: str | None = field(init=False, default=None)  # read from the checkpoint once, at the first append
 
     def __post_init__(self) -> None:
         self.kept = KeptCopies(horizon_us=self.settings.dedup_window.milliseconds * 1000)
@@ -59,8 +60,10 @@ class ArticlesBatchWriter:
         started = time.monotonic()
         # txnAppId is tied to this checkpoint: a replayed batch (same id) is skipped by Delta,
         # and a new checkpoint (batch ids from 0 again) gets a new id, so nothing is skipped wrongly.
-        app_id = f"article-pipeline-articles-{checkpoint_query_id(self.checkpoint_dir)}"
-        rows.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", batch_id).option(
+        if self.app_id is None:
+            query_id = checkpoint_query_id(self.settings.checkpoint_files(), self.checkpoint_dir)
+            self.app_id = f"article-pipeline-articles-{query_id}"
+        rows.write.format("delta").mode("append").option("txnAppId", self.app_id).option("txnVersion", batch_id).option(
             "mergeSchema", "true"
         ).partitionBy("date").save(self.settings.table_path(table))
         return _ms_since(started)

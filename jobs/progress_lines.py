@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.logs import log_event
+from jobs.checkpoint_files import CheckpointFiles
 from jobs.settings import JobSettings
 from jobs.watermark_drops import WatermarkDrops, dropped_in_batch
 
@@ -54,6 +55,10 @@ class ProgressReporter:
     settings: JobSettings
     seen: dict[str, int] = field(default_factory=dict)  # the last batch reported per query
     drops: dict[str, WatermarkDrops] = field(default_factory=dict)
+    files: CheckpointFiles = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.files = self.settings.checkpoint_files()
 
     def report(self, queries: list[Any]) -> list[str]:
         """Log the batches completed since the last call; the names of the queries that completed one."""
@@ -69,9 +74,9 @@ class ProgressReporter:
     def _line(self, query_name: str, progress: dict[str, Any]) -> None:
         self.seen[query_name] = progress["batchId"]
         checkpoint = self.settings.query_checkpoint(query_name)
-        tally = self.drops.get(query_name) or WatermarkDrops.load(checkpoint)
+        tally = self.drops.get(query_name) or WatermarkDrops.load(self.files, checkpoint)
         dropped = dropped_in_batch(progress)
-        self.drops[query_name] = tally.add(checkpoint, progress["batchId"], dropped)
+        self.drops[query_name] = tally.add(self.files, checkpoint, progress["batchId"], dropped)
         log_event(
             logger,
             "batch_completed",

@@ -6,8 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from common.aws import S3_SCHEME, s3_bucket_and_key
 from common.env import Duration, SettingError, parse_duration
 from common.settings import AwsSettings, PipelineEnv
+from jobs.checkpoint_files import CheckpointFiles, checkpoint_files
 from jobs.kinesis.starting_position import StartingPosition
 
 # SHUFFLE_PARTITIONS' default: the state partitions of author_stats and Delta's snapshot tasks, sized
@@ -44,11 +46,25 @@ class Trigger:
 
 
 def checkpoint_location(env: PipelineEnv) -> str:
-    """An absolute local path (a PVC in Kubernetes): Spark's checkpoints and the position logs live there."""
-    location = env.string("CHECKPOINT_LOCATION", ".state/checkpoints")
+    """``CHECKPOINT_LOCATION``: where Spark's checkpoints and the position logs live.
+
+    A local directory (a PVC in Kubernetes; made absolute) or ``s3://bucket/prefix`` (``s3a://``
+    is taken as ``s3://``), the choice for clusters without ReadWriteMany storage: executors then
+    run on any node.
+    """
+    name = "CHECKPOINT_LOCATION"
+    location = env.string(name, ".state/checkpoints")
+    if location.startswith("s3a://"):
+        location = S3_SCHEME + location.removeprefix("s3a://")
+    if location.startswith(S3_SCHEME):
+        bucket, prefix = s3_bucket_and_key(location)
+        if not bucket or not prefix.strip("/"):
+            raise SettingError(f"{name} on S3 needs a bucket and a prefix (s3://bucket/checkpoints), got {location!r}")
+        return f"{S3_SCHEME}{bucket}/{prefix.strip('/')}"
     if "://" in location and not location.startswith("file://"):
         raise SettingError(
-            f"CHECKPOINT_LOCATION must be a local directory or mounted volume (a PVC in Kubernetes), got {location!r}"
+            f"{name} must be a local directory, a mounted volume (a PVC in Kubernetes) or s3://bucket/prefix, "
+            f"got {location!r}"
         )
     return os.path.abspath(location.removeprefix("file://"))
 
@@ -115,6 +131,10 @@ class JobSettings:
     def table_path(self, table: str) -> str:
         """Where the Delta table ``table`` (``common.contract.OUTPUTS``) lives: ``s3://<bucket>/<table>``."""
         return f"{self.output_root}/{table}"
+
+    def checkpoint_files(self) -> CheckpointFiles:
+        """Reads and writes of small files in the checkpoints (local or S3)."""
+        return checkpoint_files(self.checkpoint_location, self.aws)
 
     def query_checkpoint(self, query_name: str) -> str:
         """Spark's checkpoint of the query ``query_name`` (one of ``QUERY_NAMES``)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from jobs.checkpoint_files import CheckpointFiles
 
 FILE_NAME = "watermark-drops.json"
 
@@ -30,22 +31,18 @@ class WatermarkDrops:
     through_batch: int = -1
 
     @classmethod
-    def load(cls, checkpoint_dir: str) -> WatermarkDrops:
-        try:
-            with open(os.path.join(checkpoint_dir, FILE_NAME), encoding="utf-8") as handle:
-                return cls(**json.load(handle))
-        except FileNotFoundError:
-            return cls()
+    def load(cls, files: CheckpointFiles, checkpoint_dir: str) -> WatermarkDrops:
+        text = files.read_text(os.path.join(checkpoint_dir, FILE_NAME))
+        return cls() if text is None else cls(**json.loads(text))
 
-    def add(self, checkpoint_dir: str, batch_id: int, dropped: int) -> WatermarkDrops:
-        """Count batch ``batch_id`` once (a batch already counted is not counted again) and save."""
+    def add(self, files: CheckpointFiles, checkpoint_dir: str, batch_id: int, dropped: int) -> WatermarkDrops:
+        """Count batch ``batch_id`` once (a batch already counted is not counted again) and save.
+
+        The file is written when the total changes, and once at the first batch (so it exists).
+        """
         if batch_id <= self.through_batch:
             return self
         updated = WatermarkDrops(self.total + dropped, batch_id)
-        if dropped or not os.path.exists(os.path.join(checkpoint_dir, FILE_NAME)):
-            os.makedirs(checkpoint_dir, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=checkpoint_dir, prefix=".tmp-drops-")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(asdict(updated), out)
-            os.replace(temporary, os.path.join(checkpoint_dir, FILE_NAME))
+        if dropped or self.through_batch < 0:
+            files.write_text(os.path.join(checkpoint_dir, FILE_NAME), json.dumps(asdict(updated)))
         return updated

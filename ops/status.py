@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
@@ -24,10 +23,11 @@ from publisher.settings import PublisherSettings
 
 def query_rows(settings: JobSettings) -> list[list[Any]]:
     rows: list[list[Any]] = []
+    files = settings.checkpoint_files()
     for query in QUERY_NAMES:
-        root = os.path.join(settings.checkpoint_location, query)
-        planned = latest_checkpointed_batch(root)
-        dropped = WatermarkDrops.load(root).total
+        root = settings.query_checkpoint(query)
+        planned = latest_checkpointed_batch(files, root)
+        dropped = WatermarkDrops.load(files, root).total
         if planned is None:
             rows.append([query, "-", "-", "-", "-", dropped, "no checkpoint yet"])
             continue
@@ -39,7 +39,7 @@ def query_rows(settings: JobSettings) -> list[list[Any]]:
         )
         read = sum(end.records for end in ends.values() if end)
         watermark = datetime.fromtimestamp(planned.watermark_ms / 1000, timezone.utc).isoformat(timespec="seconds")
-        committed = latest_committed_batch(root)
+        committed = latest_committed_batch(files, root)
         rows.append([query, planned.batch_id, "-" if committed is None else committed, read, watermark, dropped, lag])
     return rows
 

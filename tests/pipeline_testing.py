@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,3 +63,48 @@ def job_settings(aws: AwsSettings, stream: str, bucket: str, **environ: str) -> 
     """The job's settings for ``stream`` and ``bucket`` on ``aws``, other settings from ``environ`` or defaults."""
     env = {"AWS_REGION": aws.region, "KINESIS_STREAM_NAME": stream, "S3_BUCKET_NAME": bucket, **environ}
     return dataclasses.replace(JobSettings.from_env(env), aws=aws)
+
+
+def process_group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+@dataclasses.dataclass
+class KilledJobRuns:
+    """Runs of the job (``jobs/process_articles.py``) with ``env``, each SIGKILLed once a condition holds.
+
+    The whole process group is killed, as a pod kill does: the driver's JVM (a child) dies with it,
+    so no orphaned JVM keeps running batches against the checkpoint of the next run.
+    """
+
+    env: dict[str, str]
+    log_dir: Path
+    logs: list[Path] = dataclasses.field(default_factory=list)
+
+    def run_until(self, condition: Callable[[], bool], what: str, timeout: float = 600) -> None:
+        log = self.log_dir / f"job-{len(self.logs)}.log"
+        self.logs.append(log)
+        job = subprocess.Popen(
+            [sys.executable, str(REPO / "jobs" / "process_articles.py")],
+            env=self.env,
+            cwd=REPO,
+            stdout=open(log, "wb"),  # noqa: SIM115 - the child process owns the file
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+
+            def reached() -> bool:
+                if job.poll() is not None:
+                    raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
+                return condition()
+
+            wait_until(reached, timeout, what, interval=0.05)
+        finally:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait(30)
+            wait_until(lambda: not process_group_alive(job.pid), 30, "the killed job's processes to exit")

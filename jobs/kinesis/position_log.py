@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any, Protocol
 
+from common.aws import S3_SCHEME, s3_bucket_and_key
 from common.settings import AwsSettings
 from jobs.kinesis.positions import ShardEnd
 
@@ -89,7 +90,7 @@ class S3PositionLog:
     """Entries as objects under ``s3://bucket/prefix/<run>/``, written with If-None-Match."""
 
     def __init__(self, root: str, run: str, aws: AwsSettings) -> None:
-        bucket, _, prefix = root.removeprefix("s3://").partition("/")
+        bucket, prefix = s3_bucket_and_key(root)
         self.bucket = bucket
         self.prefix = f"{prefix.rstrip('/')}/{run}/".lstrip("/")
         self.aws = aws
@@ -149,6 +150,6 @@ class S3PositionLog:
 
 def open_position_log(root: str, run: str, aws: AwsSettings) -> PositionLog:
     """The log for ``root``: ``s3://...`` on S3, anything else a local directory."""
-    if root.startswith("s3://"):
+    if root.startswith(S3_SCHEME):
         return S3PositionLog(root, run, aws)
     return LocalPositionLog(root, run)

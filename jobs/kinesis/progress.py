@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.settings import AwsSettings
+from jobs.checkpoint_files import CheckpointFiles
 from jobs.kinesis.position_log import open_position_log
 from jobs.kinesis.positions import ShardEnd, SourceOffset
 
@@ -44,25 +45,27 @@ def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | 
     }
 
 
-def latest_checkpointed_batch(checkpoint_dir: str) -> CheckpointedBatch | None:
+def latest_checkpointed_batch(files: CheckpointFiles, checkpoint_dir: str) -> CheckpointedBatch | None:
     """The newest planned batch of the query checkpointed in ``checkpoint_dir``, None before the first.
 
     An offset-log file is a version line (``v1``), the batch metadata as JSON (watermark among it),
     then one JSON line per source of the query; the job's queries have one source each.
     """
     offsets = os.path.join(checkpoint_dir, "offsets")
-    batches = [int(name) for name in os.listdir(offsets) if name.isdigit()] if os.path.isdir(offsets) else []
-    if not batches:
+    newest = _newest_batch(files, offsets)
+    text = None if newest is None else files.read_text(os.path.join(offsets, str(newest)))
+    if newest is None or text is None:
         return None
-    with open(os.path.join(offsets, str(max(batches))), encoding="utf-8") as handle:
-        _version, metadata, source_offset, *_ = handle.read().splitlines()
-    return CheckpointedBatch(
-        max(batches), int(json.loads(metadata)["batchWatermarkMs"]), SourceOffset.parse(source_offset)
-    )
+    _version, metadata, source_offset, *_ = text.splitlines()
+    return CheckpointedBatch(newest, int(json.loads(metadata)["batchWatermarkMs"]), SourceOffset.parse(source_offset))
 
 
-def latest_committed_batch(checkpoint_dir: str) -> int | None:
+def latest_committed_batch(files: CheckpointFiles, checkpoint_dir: str) -> int | None:
     """The newest batch Spark committed (``<checkpoint>/commits/<batch>``), None before the first."""
-    commits = os.path.join(checkpoint_dir, "commits")
-    batches = [int(name) for name in os.listdir(commits) if name.isdigit()] if os.path.isdir(commits) else []
+    return _newest_batch(files, os.path.join(checkpoint_dir, "commits"))
+
+
+def _newest_batch(files: CheckpointFiles, log_dir: str) -> int | None:
+    """The highest batch number among the files of one of Spark's logs (``offsets``, ``commits``)."""
+    batches = [int(name) for name in files.names(log_dir) if name.isdigit()]
     return max(batches) if batches else None

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import REPO, create_stream, wait_until
+from pipeline_testing import REPO, KilledJobRuns, create_stream
 
 from common.settings import AwsSettings
 from jobs.kinesis.positions import ShardEnd
@@ -61,14 +58,6 @@ def uncommitted_offset(spark_dir: Path) -> bool:
     offsets = {int(Path(p).name) for p in files(spark_dir / "offsets", "[0-9]*")}
     commits = {int(Path(p).name) for p in files(spark_dir / "commits", "[0-9]*")}
     return bool(offsets - commits) and max(offsets) > 1
-
-
-def process_group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def batch_appends(s3: Any, bucket: str, table: str) -> tuple[int, int]:
@@ -114,33 +103,8 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     }
     articles_spark = checkpoints / "articles"
     positions = articles_spark / "kinesis-positions"
-    logs: list[Path] = []
-
-    def run_until(condition: Callable[[], bool], what: str) -> None:
-        log = tmp_path / f"job-{len(logs)}.log"
-        logs.append(log)
-        job = subprocess.Popen(
-            [sys.executable, str(REPO / "jobs" / "process_articles.py")],
-            env=env,
-            cwd=REPO,
-            stdout=open(log, "wb"),  # noqa: SIM115 - the child process owns the file
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-
-            def reached() -> bool:
-                if job.poll() is not None:
-                    raise AssertionError(f"job exited {job.returncode}: {log.read_text()[-3000:]}")
-                return condition()
-
-            wait_until(reached, 600, what, interval=0.05)
-        finally:
-            # The whole process group, as a pod kill does: the driver's JVM (a child) dies with it,
-            # so no orphaned JVM keeps running batches against the checkpoint of the next run.
-            os.killpg(job.pid, signal.SIGKILL)
-            job.wait(30)
-            wait_until(lambda: not process_group_alive(job.pid), 30, "the killed job's processes to exit")
+    runs = KilledJobRuns(env, tmp_path)
+    run_until = runs.run_until
 
     # 1: mid-read: right after the source recorded a new end in the position log.
     before = files(positions, "*/*/*.json")
@@ -181,7 +145,7 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     quarantine_appends, quarantine_repeated = batch_appends(s3, bucket, "quarantine")
     read_entries = [ShardEnd.from_json(json.loads(Path(p).read_text())) for p in files(positions, "*/*/*.json")]
     print(
-        f"crash test: {len(logs)} runs ({len(logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
+        f"crash test: {len(runs.logs)} runs ({len(runs.logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
         f"{sum(e.records for e in read_entries)} read by the source (position log), {appends} enriched and "
         f"{quarantine_appends} quarantine batch commits, {repeated + quarantine_repeated} repeated; "
         f"{len(enriched)} enriched + {len(quarantine)} quarantined rows in the tables"

@@ -62,12 +62,30 @@ def test_bad_publisher_settings_name_the_setting(env: dict, named: str) -> None:
         ({"STARTING_POSITION": "YESTERDAY"}, "STARTING_POSITION"),
         ({"STARTING_POSITION": "AT_TIMESTAMP:not-a-time"}, "STARTING_POSITION"),
         ({"MAX_RECORDS_PER_SHARD": "0"}, "MAX_RECORDS_PER_SHARD"),
-        ({"CHECKPOINT_LOCATION": "s3://bucket/checkpoints"}, "CHECKPOINT_LOCATION"),
+        ({"CHECKPOINT_LOCATION": "hdfs://namenode/checkpoints"}, "CHECKPOINT_LOCATION"),
+        ({"CHECKPOINT_LOCATION": "s3://bucket-only"}, "CHECKPOINT_LOCATION"),
+        ({"CHECKPOINT_LOCATION": "s3:///no-bucket"}, "CHECKPOINT_LOCATION"),
     ],
 )
 def test_bad_job_settings_name_the_setting(env: dict, named: str) -> None:
     with pytest.raises(SettingError, match=named):
         JobSettings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("location", "articles_checkpoint", "position_log"),
+    [
+        ("s3a://bucket/ckpt/", "s3://bucket/ckpt/articles", "s3://bucket/ckpt/articles/kinesis-positions"),
+        ("s3://bucket/a/b", "s3://bucket/a/b/articles", "s3://bucket/a/b/articles/kinesis-positions"),
+        ("file:///var/ckpt", "/var/ckpt/articles", "/var/ckpt/articles/kinesis-positions"),
+    ],
+)
+def test_checkpoints_and_position_logs_live_on_s3_or_locally(
+    location: str, articles_checkpoint: str, position_log: str
+) -> None:
+    settings = JobSettings.from_env({"CHECKPOINT_LOCATION": location})
+    assert settings.query_checkpoint("articles") == articles_checkpoint
+    assert settings.source_options("articles")["positionLog"] == position_log
 
 
 @pytest.mark.parametrize(
