@@ -61,6 +61,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default="10 seconds",
         help="AUTHOR_STATS_TRIGGER_INTERVAL of the job in the latency run (windows slide every minute)",
     )
+    parser.add_argument(
+        "--window-seconds",
+        type=float,
+        default=75,
+        help="seconds of a 20/s trickle after the latency phases, so that author_stats windows close",
+    )
     parser.add_argument("--poll", type=float, default=0.2, help="seconds between S3 listings (latency)")
     parser.add_argument(
         "--shuffle-partitions",
@@ -88,7 +94,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.runs, args.records, args.scaling_records, args.scaling_runs = 1, 200, 100, 1
         args.publisher_runs = 1
         args.scaling_shards, args.scaling_sizes, args.publisher_records = "1", "1024", 200
-        args.latency_rates, args.latency_seconds = "50", 2
+        args.latency_rates, args.latency_seconds, args.window_seconds = "50", 2, 2
         args.dedup_ids = "20000"
     return args
 
@@ -180,6 +186,7 @@ def run_latency(
             shards=args.shards,
             trigger=args.trigger,
             author_stats_trigger=args.author_stats_trigger,
+            window_seconds=args.window_seconds,
             poll=args.poll,
             drain_timeout=max(60.0, 6 * args.latency_seconds),
             shuffle_partitions=args.shuffle_partitions,

@@ -71,6 +71,22 @@ def latency_rows(doc: dict[str, Any]) -> list[list[str]]:
                     met=met_cell(phase["get_records_per_shard_per_trigger"], 1.5, False),
                 )
             )
+    figures = r.get("author_stats_latency")
+    if figures and r.get("author_stats_windows"):
+        table.append(
+            row(
+                "3. author_stats: window final (watermark past its end) -> row visible",
+                f"p50 {figures['p50']:.2f} s, p95 {figures['p95']:.2f} s, max {figures['max']:.2f} s",
+                f"{len(r['author_stats_windows'])} rows of {r['author_stats_windows_closed']} windows closed"
+                + (
+                    f", {len(r['author_stats_windows_without_row'])} without a row"
+                    if r["author_stats_windows_without_row"]
+                    else ""
+                ),
+                f"WATERMARK_DELAY {r['watermark_delay']}, author_stats trigger "
+                f"{r.get('author_stats_trigger', r['trigger'])!r}, poll {r['poll_seconds']:g} s",
+            )
+        )
     return table
 
 

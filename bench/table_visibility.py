@@ -1,4 +1,4 @@
-"""When each article first showed in the ``enriched_articles`` Delta table: what a reader of the table sees."""
+"""When each row first showed in a Delta table (``enriched_articles``, ``author_stats``): what a reader sees."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import time
 from typing import Any
 
 from bench.emulator import Emulator
-from common.contract import ENRICHED_ARTICLES
+from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES
+
+# The columns that name a row of each table (an article; an author's window).
+ROW_KEYS = {ENRICHED_ARTICLES: ("article_id",), AUTHOR_STATS: ("window_end", "author")}
 
 
 class Visibility:
-    """Polls the ``enriched_articles`` Delta table (its log, via deltalake) and records when each article_id
-    first appears in a committed version: what a reader of the table sees."""
+    """Polls a Delta table (its log, via deltalake) and records when each row (its ``ROW_KEYS``) first
+    appears in a committed version: what a reader of the table sees. Keys of one column are its
+    values; of several, tuples."""
 
-    def __init__(self, emulator: Emulator, bucket: str, poll: float) -> None:
+    def __init__(self, emulator: Emulator, bucket: str, poll: float, table: str = ENRICHED_ARTICLES) -> None:
         self.aws = emulator.aws
         self.bucket = bucket
         self.poll = poll
-        self.seen: dict[str, float] = {}
+        self.table = table
+        self.seen: dict[Any, float] = {}
         self._table: Any = None
         self._version = -1
         self._stop = threading.Event()
@@ -39,7 +44,7 @@ class Visibility:
 
         polled_at = time.time()
         if self._table is None:
-            self._table = open_table(self.aws, self.bucket, ENRICHED_ARTICLES)
+            self._table = open_table(self.aws, self.bucket, self.table)
             if self._table is None:
                 return
         else:
@@ -47,8 +52,10 @@ class Visibility:
         if self._table.version() == self._version:
             return
         self._version = self._table.version()
-        for article_id in self._table.to_pyarrow_table(columns=["article_id"]).column(0).to_pylist():
-            self.seen.setdefault(article_id, polled_at)
+        columns = self._table.to_pyarrow_table(columns=list(ROW_KEYS[self.table])).columns
+        keys = columns[0].to_pylist() if len(columns) == 1 else zip(*(c.to_pylist() for c in columns), strict=True)
+        for key in keys:
+            self.seen.setdefault(key, polled_at)
 
     def _run(self) -> None:
         while not self._stop.is_set():
