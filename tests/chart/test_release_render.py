@@ -17,7 +17,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, SUBCHARTS, Manifest, is_aws_values
+from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, SUBCHARTS, Manifest, is_aws_values, values_of
 
 pytestmark = pytest.mark.chart
 
@@ -87,11 +87,13 @@ def test_renders_expected_kinds(manifests: list[Manifest], values_file: Path) ->
         "Service",
         "ServiceAccount",
         "SparkApplication",
-        "PersistentVolumeClaim",
         "Role",
         "RoleBinding",
     ):
         assert kind in kinds, f"{values_file.name}: no {kind} rendered"
+    # the checkpoint claim, unless the checkpoints are on S3
+    on_s3 = bool(values_of(values_file).get("spark-job", {}).get("checkpoint", {}).get("location"))
+    assert ("PersistentVolumeClaim" in kinds) is not on_s3, f"{values_file.name}: checkpoints on S3 {on_s3}"
     if is_aws_values(values_file):
         assert not any("localstack" in o["metadata"]["name"] for o in manifests)
     else:

@@ -322,6 +322,21 @@ def test_localstack_off_renders_egress_443_and_no_localstack_rule(render: Render
         assert allows(policies, "Egress", src, AWS, 443, "TCP"), name
 
 
+@pytest.mark.parametrize("values_file", [CHART / "values.yaml", AWS_VALUES], ids=["localstack", "aws"])
+def test_checkpoints_on_s3_need_no_policy_of_their_own(render: Render, values_file: Path) -> None:
+    """Driver and executors already reach S3 (LocalStack on 4566, or AWS on 443): the policies are
+    the same with `checkpoint.location` on S3 as with the PVC."""
+    on_pvc = render(values_file, sets=("spark-job.checkpoint.location=",))
+    on_s3 = render(values_file, sets=("spark-job.checkpoint.location=s3://my-bucket/checkpoints",))
+    assert policies_of(on_s3) == policies_of(on_pvc)
+    policies, pods = policies_of(on_s3), release_pods(on_s3)
+    for role in ("driver", "executor"):
+        if localstack_on(on_s3):
+            assert connects(policies, pods[role], pods["aws-emulator"], 4566), role
+        else:
+            assert allows(policies, "Egress", pods[role], AWS, 443, "TCP"), role
+
+
 def test_aws_cidrs_and_ports_are_the_values(render: Render) -> None:
     objs = render(AWS_VALUES, sets=("networkPolicy.aws.cidrs={10.0.0.0/16}", "networkPolicy.aws.ports={443,8443}"))
     policies = policies_of(objs)

@@ -47,6 +47,20 @@ def test_notes_on_aws_explain_the_kept_checkpoint(run_helm: Helm) -> None:
     assert "LocalStack" not in text.split("Output lands in:")[0].replace("LocalStack is Ready", "")
 
 
+def test_notes_with_checkpoints_on_s3(run_helm: Helm) -> None:
+    """No claim to wait for or delete: on LocalStack the checkpoint goes with its data; on AWS it stays
+    in the bucket, and NOTES print the command that deletes it (an s3a:// location as s3://)."""
+    local = notes(run_helm, "--set", "spark-job.checkpoint.location=s3://my-bucket/checkpoints")
+    assert "(s3://my-bucket/checkpoints/) is in LocalStack's S3" in local
+    assert "pvc" not in local.lower().split("reset:", 1)[1]
+    aws = notes(
+        run_helm, "-f", str(AWS_VALUES), "--set", "spark-job.checkpoint.location=s3a://my-bucket/pipeline/ckpt/"
+    )
+    reset = aws.split("Reset:", 1)[1]
+    assert "aws s3 rm --recursive s3://my-bucket/pipeline/ckpt/\n" in reset
+    assert "pvc" not in reset.lower() and "LocalStack" not in reset
+
+
 def test_notes_follow_the_subcharts_names_and_switches(run_helm: Helm, render: Render) -> None:
     """Names come from the subcharts' own helpers: overrides, ports and switches show in NOTES."""
     sets = (

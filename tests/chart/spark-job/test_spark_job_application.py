@@ -3,10 +3,13 @@ restart policy."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from chart_helpers import (
     CHART,
     CI_VALUES,
@@ -19,6 +22,7 @@ from chart_helpers import (
     spark_container,
     spark_template,
     sparkapp,
+    template_text,
 )
 from pipeline_testing import pinned_pyspark
 
@@ -168,13 +172,95 @@ def test_nothing_depends_on_the_webhook(render: Render, values_file: Path) -> No
         template = spark_template(app, role)
         container = spark_container(app, role)
         volumes = {v["name"]: v for v in template["volumes"]}
-        # the checkpoint PVC, credentials/endpoint, security contexts all come with the template
-        ckpt = next(m for m in container["volumeMounts"] if m["mountPath"] == "/checkpoints")
-        assert "persistentVolumeClaim" in volumes[ckpt["name"]]
+        # the checkpoint PVC (unless on S3), credentials/endpoint, security contexts, affinity all
+        # come with the template
         env = env_map(container["env"])
+        if not env["CHECKPOINT_LOCATION"].startswith(("s3://", "s3a://")):
+            ckpt = next(m for m in container["volumeMounts"] if m["mountPath"] == env["CHECKPOINT_LOCATION"])
+            assert "persistentVolumeClaim" in volumes[ckpt["name"]]
         assert {"AWS_REGION", "KINESIS_STREAM_NAME", "S3_BUCKET_NAME", "CHECKPOINT_LOCATION"} <= set(env)
         assert template["securityContext"]["runAsNonRoot"] is True
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+NODE_POOL = {
+    "requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["spark"]}]}]
+    }
+}
+AWAY_FROM_DRIVER = {
+    "preferredDuringSchedulingIgnoredDuringExecution": [
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": {"spark-role": "driver"}},
+            },
+        }
+    ]
+}
+OTHER_POOL = {
+    "requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["executors"]}]}]
+    }
+}
+
+
+def affinity_sets(prefix: str, affinity: dict[str, Any]) -> tuple[str, ...]:
+    """--set-json flags for an affinity value."""
+    return tuple(f"{prefix}.{kind}={json.dumps(terms)}" for kind, terms in affinity.items())
+
+
+def affinities(run_helm: Helm, *json_sets: str) -> dict[str, Any]:
+    args: list[str] = []
+    for s in json_sets:
+        args += ["--set-json", s]
+    app = sparkapp([d for d in yaml.safe_load_all(template_text(run_helm, *args)) if d])
+    for role in ("driver", "executor"):
+        assert "affinity" not in app["spec"][role], "spec.<role>.affinity reaches the pods only through the webhook"
+    return {role: spark_template(app, role).get("affinity") for role in ("driver", "executor")}
+
+
+@pytest.mark.parametrize(
+    ("shared", "executor", "expected_driver", "expected_executor"),
+    [
+        ({}, {}, None, None),
+        ({"nodeAffinity": NODE_POOL}, {}, {"nodeAffinity": NODE_POOL}, {"nodeAffinity": NODE_POOL}),
+        ({}, {"podAntiAffinity": AWAY_FROM_DRIVER}, None, {"podAntiAffinity": AWAY_FROM_DRIVER}),
+        (
+            {"nodeAffinity": NODE_POOL},
+            {"podAntiAffinity": AWAY_FROM_DRIVER},
+            {"nodeAffinity": NODE_POOL},
+            {"nodeAffinity": NODE_POOL, "podAntiAffinity": AWAY_FROM_DRIVER},
+        ),
+        (
+            {"nodeAffinity": NODE_POOL},
+            {"nodeAffinity": OTHER_POOL},
+            {"nodeAffinity": NODE_POOL},
+            {"nodeAffinity": OTHER_POOL},
+        ),
+    ],
+    ids=["none", "shared-only", "executor-only", "kinds-combine", "executor-kind-replaces"],
+)
+def test_executor_affinity_over_the_shared_one(
+    run_helm: Helm,
+    shared: dict[str, Any],
+    executor: dict[str, Any],
+    expected_driver: dict[str, Any] | None,
+    expected_executor: dict[str, Any] | None,
+) -> None:
+    """`affinity` goes to both pod templates; each kind `executor.affinity` sets replaces that kind
+    for the executors alone; the driver never gets `executor.affinity`."""
+    got = affinities(
+        run_helm, *affinity_sets("spark-job.affinity", shared), *affinity_sets("spark-job.executor.affinity", executor)
+    )
+    assert got == {"driver": expected_driver, "executor": expected_executor}
+
+
+def test_executor_affinity_rejects_an_unknown_kind(run_helm: Helm) -> None:
+    result = run_helm("template", "x", str(CHART), "--set", "spark-job.executor.affinity.podAntiAfinity.x=1")
+    assert result.returncode != 0
+    assert "/executor/affinity" in result.stderr and "podAntiAfinity" in result.stderr
 
 
 def test_chart_refuses_spark_conf_that_bypasses_the_templates(run_helm: Helm) -> None:

@@ -17,6 +17,12 @@ of the Delta writes (txnAppId, new with every new checkpoint). So:
    Parquet file the log never added): those do not count, and the next start goes ahead.
 3. It records which stream the checkpoint belongs to in CHECKPOINT_LOCATION/.stream-identity.json.
 
+CHECKPOINT_LOCATION is a local directory (the PVC's mount path) or `s3://bucket/prefix`
+(`s3a://` taken as `s3://`), as for the job. On S3 the checkpoint's entries are the first path
+components of the keys under `prefix/`; `reset` deletes the objects under those (nothing outside
+`prefix/`), and the identity is `prefix/.stream-identity.json`, written with one PutObject (a
+reader sees the old object or the new one, never half of it).
+
 Env: CHECKPOINT_LOCATION, KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL
 (optional), ON_STREAM_RECREATED (reset | fail), ALLOW_EXISTING_OUTPUTS (true | false).
 Exit 0: the job may start; 1: it must not (the reason is printed as a JSON line).
@@ -30,6 +36,7 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 IDENTITY = ".stream-identity.json"
 # What the job writes under s3://<bucket>/ (common.contract.OUTPUTS; tests/chart checks they match).
@@ -42,8 +49,116 @@ def log(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, **fields}, default=str), flush=True)
 
 
-def checkpoint_entries(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.name not in NOT_CHECKPOINT)
+class Unreachable(Exception):
+    """The checkpoint's bucket cannot be read or written (missing, or no rights)."""
+
+
+class LocalRoot:
+    """The checkpoint in a local directory (the PVC's mount path)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.deletable = "the checkpoint PVC"  # what a user deletes to drop the checkpoint
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def entries(self) -> list[str]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        return sorted(p.name for p in self.path.iterdir() if p.name not in NOT_CHECKPOINT)
+
+    def read_identity(self) -> dict[str, object] | None:
+        recorded_file = self.path / IDENTITY
+        return json.loads(recorded_file.read_text()) if recorded_file.is_file() else None
+
+    def write_identity(self, identity: dict[str, object]) -> None:
+        temporary = self.path / f"{IDENTITY}.tmp"
+        temporary.write_text(json.dumps(identity))
+        temporary.replace(self.path / IDENTITY)
+
+    def empty(self, entries: list[str]) -> None:
+        for name in entries:
+            entry = self.path / name
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+class S3Root:
+    """The checkpoint under s3://bucket/prefix (objects; "directories" are key prefixes)."""
+
+    def __init__(self, location: str, s3: object) -> None:
+        bucket, _, prefix = location.split("://", 1)[1].partition("/")
+        self.bucket, self.prefix, self.s3 = bucket, prefix.strip("/"), s3
+        self.deletable = f"every object under {self}/"
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def _keys(self) -> list[str]:
+        """Every key under prefix/ (the identity included)."""
+        keys = []
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=f"{self.prefix}/")  # type: ignore[attr-defined]
+            for page in pages:
+                keys += [item["Key"] for item in page.get("Contents", [])]
+        except ClientError as error:
+            raise unreachable(error) from error
+        return keys
+
+    def _name(self, key: str) -> str:
+        """The entry a key belongs to: its first path component under prefix/."""
+        return key[len(self.prefix) + 1 :].split("/", 1)[0]
+
+    def entries(self) -> list[str]:
+        # "" is a directory marker of prefix/ itself (S3A writes them), not an entry
+        return sorted({self._name(key) for key in self._keys()} - {IDENTITY, ""})
+
+    def read_identity(self) -> dict[str, object] | None:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{IDENTITY}")["Body"].read()  # type: ignore[attr-defined]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise unreachable(error) from error
+        return json.loads(body)  # type: ignore[no-any-return]
+
+    def write_identity(self, identity: dict[str, object]) -> None:
+        try:
+            self.s3.put_object(  # type: ignore[attr-defined]
+                Bucket=self.bucket,
+                Key=f"{self.prefix}/{IDENTITY}",
+                Body=json.dumps(identity).encode(),
+                ContentType="application/json",
+            )
+        except ClientError as error:
+            raise unreachable(error) from error
+
+    def empty(self, entries: list[str]) -> None:
+        doomed = [key for key in self._keys() if self._name(key) in set(entries)]
+        for start in range(0, len(doomed), 1000):  # DeleteObjects takes up to 1000 keys
+            batch = [{"Key": key} for key in doomed[start : start + 1000]]
+            try:
+                answer = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})  # type: ignore[attr-defined]
+            except ClientError as error:
+                raise unreachable(error) from error
+            if answer.get("Errors"):
+                raise Unreachable(f"s3://{self.bucket}: DeleteObjects failed for {answer['Errors'][:3]}")
+
+
+def unreachable(error: ClientError) -> Unreachable:
+    details = error.response.get("Error", {})
+    return Unreachable(f"{details.get('Code', '?')}: {details.get('Message', error)}")
+
+
+Root = LocalRoot | S3Root
+
+
+def checkpoint_root(location: str, s3: object) -> Root:
+    if location.startswith(("s3://", "s3a://")):
+        return S3Root(location, s3)
+    return LocalRoot(Path(location))
 
 
 def holds_data(s3: object, bucket: str, prefix: str) -> bool:
@@ -92,14 +207,6 @@ def existing_outputs(s3: object, bucket: str) -> tuple[list[str], list[str]]:
     return with_data, without_data
 
 
-def empty(entries: list[Path]) -> None:
-    for entry in entries:
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
-
-
 def same_stream(recorded: dict[str, object], identity: dict[str, object]) -> bool:
     created = recorded.get("stream_created")
     return (
@@ -109,13 +216,25 @@ def same_stream(recorded: dict[str, object], identity: dict[str, object]) -> boo
     )
 
 
-def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, env: dict[str, str]) -> int:
+def guard(root: Root, *, stream: str, bucket: str, kinesis: object, s3: object, env: dict[str, str]) -> int:
     summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]  # type: ignore[attr-defined]
     identity = {"stream": stream, "stream_created": summary["StreamCreationTimestamp"].timestamp()}
-    root.mkdir(parents=True, exist_ok=True)
-    entries = checkpoint_entries(root)
-    recorded_file = root / IDENTITY
-    recorded = json.loads(recorded_file.read_text()) if recorded_file.is_file() else None
+    try:
+        return check(root, identity, bucket=bucket, s3=s3, env=env)
+    except Unreachable as error:
+        log(
+            "checkpoint_unreachable",
+            checkpoint=str(root),
+            error=str(error),
+            fix="the checkpoint's bucket must exist and the driver's role may list, read, write and delete "
+            "objects in it: create it, grant the rights, or correct spark-job.checkpoint.location",
+        )
+        return 1
+
+
+def check(root: Root, identity: dict[str, object], *, bucket: str, s3: object, env: dict[str, str]) -> int:
+    entries = root.entries()
+    recorded = root.read_identity()
     if entries and recorded is not None and not same_stream(recorded, identity):
         if env.get("ON_STREAM_RECREATED", "fail") != "reset":
             log(
@@ -123,12 +242,12 @@ def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, 
                 checkpoint=str(root),
                 checkpoint_for=recorded,
                 stream_now=identity,
-                fix="the stream was recreated: delete the checkpoint PVC (and the outputs of the "
+                fix=f"the stream was recreated: delete {root.deletable} (and the outputs of the "
                 "earlier stream), or set spark-job.checkpoint.onStreamRecreated=reset",
             )
             return 1
-        empty(entries)
-        log("checkpoint_reset", checkpoint=str(root), removed=[e.name for e in entries], was_for=recorded, now=identity)
+        root.empty(entries)
+        log("checkpoint_reset", checkpoint=str(root), removed=entries, was_for=recorded, now=identity)
         entries = []
     empty_outputs: list[str] = []
     if not entries:
@@ -142,9 +261,7 @@ def guard(root: Path, *, stream: str, bucket: str, kinesis: object, s3: object, 
                 "move or delete those tables, restore the checkpoint, or set spark-job.checkpoint.allowExistingOutputs=true",
             )
             return 1
-    temporary = root / f"{IDENTITY}.tmp"
-    temporary.write_text(json.dumps(identity))
-    temporary.replace(recorded_file)
+    root.write_identity(identity)
     log(
         "checkpoint_ok",
         checkpoint=str(root),
@@ -163,7 +280,7 @@ def main() -> int:
     kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
     s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
     return guard(
-        Path(env["CHECKPOINT_LOCATION"]),
+        checkpoint_root(env["CHECKPOINT_LOCATION"], s3),
         stream=env["KINESIS_STREAM_NAME"],
         bucket=env["S3_BUCKET_NAME"],
         kinesis=kinesis,

@@ -159,7 +159,7 @@ value a string.
 {{- define "spark-job.application.env" -}}
 {{ include "aws-env.vars" (dict "context" . "shardCount" true) }}
 - name: CHECKPOINT_LOCATION
-  value: {{ .Values.checkpoint.mountPath | quote }}
+  value: {{ include "spark-job.checkpoints.location" . | quote }}
 - name: SPARK_APP_NAME
   value: {{ .Values.job.appName | quote }}
 - name: STARTING_POSITION
@@ -183,15 +183,25 @@ value a string.
 
 {{/*
 Pod template of the driver or the executors (`spec.driver.template`, `spec.executor.template`).
-Everything Spark's own configuration cannot express lives here: env, the checkpoint PVC, /tmp,
-security contexts, the driver's init containers, tolerations. The operator hands the template to
-spark-submit (`spark.kubernetes.{driver,executor}.podTemplateFile`), so the pods need no mutating
-webhook. Call with (dict "root" $ "role" "driver"|"executor").
+Everything Spark's own configuration cannot express lives here: env, the checkpoint PVC (none
+with checkpoints on S3), /tmp, security contexts, the driver's init containers, tolerations and
+affinity (`affinity`, and for the executors each kind of affinity `executor.affinity` sets in place
+of that kind). The operator hands the template to spark-submit
+(`spark.kubernetes.{driver,executor}.podTemplateFile`), so the pods need no mutating webhook
+(`spec.executor.affinity` would reach them only through it). Call with (dict "root" $ "role"
+"driver"|"executor").
 */}}
 {{- define "spark-job.application.podTemplate" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
 {{- $driver := eq .role "driver" -}}
+{{- $pvc := not (include "spark-job.checkpoints.onS3" $root) -}}
+{{- $affinity := deepCopy (default (dict) $v.affinity) -}}
+{{- if not $driver -}}
+{{- range $kind, $terms := $v.executor.affinity -}}
+{{- $_ := set $affinity $kind $terms -}}
+{{- end -}}
+{{- end -}}
 spec:
   automountServiceAccountToken: {{ $driver }}
   enableServiceLinks: false
@@ -214,14 +224,18 @@ spec:
       securityContext:
         {{- toYaml $v.securityContext | nindent 8 }}
       volumeMounts:
+        {{- if $pvc }}
         - name: checkpoints
           mountPath: {{ $v.checkpoint.mountPath }}
+        {{- end }}
         - name: tmp
           mountPath: /tmp
   volumes:
+    {{- if $pvc }}
     - name: checkpoints
       persistentVolumeClaim:
         claimName: {{ include "spark-job.checkpoints.claimName" $root }}
+    {{- end }}
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
@@ -235,7 +249,7 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $v.affinity }}
+  {{- with $affinity }}
   affinity:
     {{- toYaml . | nindent 4 }}
   {{- end }}

@@ -14,8 +14,9 @@
 
 {{/*
 Init containers of the driver pod, for an ordered start-up: `wait-for-aws` waits until the stream
-and the bucket exist, then `checkpoint-guard` checks that the checkpoint belongs to that stream
-(`checkpoint.onStreamRecreated`, `checkpoint.allowExistingOutputs`). Call with the root context.
+and the bucket exist, then `checkpoint-guard` checks that the checkpoint (on the PVC, or on S3 with
+`checkpoint.location`) belongs to that stream (`checkpoint.onStreamRecreated`,
+`checkpoint.allowExistingOutputs`). Call with the root context.
 */}}
 {{- define "spark-job.driver.initContainers" -}}
 - name: wait-for-aws
@@ -47,7 +48,7 @@ and the bucket exist, then `checkpoint-guard` checks that the checkpoint belongs
   env:
     {{- include "aws-env.vars" (dict "context" .) | nindent 4 }}
     - name: CHECKPOINT_LOCATION
-      value: {{ .Values.checkpoint.mountPath | quote }}
+      value: {{ include "spark-job.checkpoints.location" . | quote }}
     - name: ON_STREAM_RECREATED
       value: {{ .Values.checkpoint.onStreamRecreated | quote }}
     - name: ALLOW_EXISTING_OUTPUTS
@@ -58,8 +59,10 @@ and the bucket exist, then `checkpoint-guard` checks that the checkpoint belongs
     - name: scripts
       mountPath: /scripts
       readOnly: true
+    {{- if not (include "spark-job.checkpoints.onS3" .) }}
     - name: checkpoints
       mountPath: {{ .Values.checkpoint.mountPath }}
+    {{- end }}
     - name: tmp
       mountPath: /tmp
 {{- end -}}
