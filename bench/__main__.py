@@ -51,6 +51,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scaling-runs", type=int, default=1)
     parser.add_argument("--scaling-shards", default="1,2,4")
     parser.add_argument("--scaling-sizes", default="1024,4096,16384")
+    parser.add_argument(
+        "--scaling-executors",
+        default="1x2,2x1",
+        help="executor layouts of the scaling benchmark, EXECUTORSxCORES (local-cluster: one JVM per executor)",
+    )
     parser.add_argument("--publisher-records", type=int, default=10_000)
     parser.add_argument("--publisher-runs", type=int, default=5)
     parser.add_argument("--latency-rates", default="100,1000,max")
@@ -94,6 +99,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.runs, args.records, args.scaling_records, args.scaling_runs = 1, 200, 100, 1
         args.publisher_runs = 1
         args.scaling_shards, args.scaling_sizes, args.publisher_records = "1", "1024", 200
+        args.scaling_executors = "1x1"
         args.latency_rates, args.latency_seconds, args.window_seconds = "50", 2, 2
         args.dedup_ids = "20000"
     return args
@@ -165,9 +171,20 @@ def run_spark_benchmarks(
                 base_bytes=args.record_bytes if not args.smoke else 1024,
                 runs=args.scaling_runs,
             )
-            write_json(out / "scaling.json", document("scaling", config, result))
     finally:
         spark.stop()
+    if "scaling" in selected:
+        log("4. scaling: executors (local-cluster, one SparkSession each)")
+        result["executor_points"] = throughput.executor_scaling(
+            emulator,
+            layouts=throughput.executor_layouts(args.scaling_executors),
+            records=args.scaling_records,
+            shards=args.shards,
+            record_bytes=args.record_bytes if not args.smoke else 1024,
+            runs=args.scaling_runs,
+            shuffle_partitions=args.shuffle_partitions,
+        )
+        write_json(out / "scaling.json", document("scaling", config, result))
 
 
 def run_latency(

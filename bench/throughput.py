@@ -211,3 +211,61 @@ def scaling(
         "executors": "local[2]: one executor with 2 task slots (the machine has 2 cores)",
         "points": points,
     }
+
+
+def executor_layouts(text: str) -> list[tuple[int, int]]:
+    """``"1x2,2x1"`` -> [(1, 2), (2, 1)]: executors x cores each."""
+    layouts = []
+    for piece in filter(None, (p.strip() for p in text.split(","))):
+        executors, _, cores = piece.partition("x")
+        if not executors.isdigit() or not cores.isdigit() or int(executors) < 1 or int(cores) < 1:
+            raise ValueError(f"executor layout {piece!r} is not EXECUTORSxCORES (e.g. 2x1)")
+        layouts.append((int(executors), int(cores)))
+    return layouts
+
+
+def executor_scaling(
+    emulator: Emulator,
+    *,
+    layouts: list[tuple[int, int]],
+    records: int,
+    shards: int,
+    record_bytes: int,
+    runs: int,
+    shuffle_partitions: int,
+    executor_memory_mb: int = 1536,
+) -> list[dict[str, Any]]:
+    """Benchmark 4 by executors: the job's throughput with ``local-cluster[executors, cores, memory]``.
+
+    Each layout is its own SparkSession (one per process at a time), so it runs after the shared one
+    stopped; its executors are separate JVMs, with their own Python workers, as on a cluster.
+    """
+    points = []
+    for executors, cores in layouts:
+        spark = spark_session(
+            emulator.aws, shuffle_partitions, master=f"local-cluster[{executors},{cores},{executor_memory_mb}]"
+        )
+        try:
+            warm, _ = prepared_stream(emulator, shards, 200, record_bytes)
+            run_job(spark, emulator, warm, 200, mem_dir=None)  # Python workers and code paths warm
+            emulator.delete_stream(warm)
+            stream, put_rate = prepared_stream(emulator, shards, records, record_bytes)
+            job_runs = [run_job(spark, emulator, stream, records, mem_dir=None) for _ in range(runs)]
+            emulator.delete_stream(stream)
+        finally:
+            spark.stop()
+        point = {
+            "executors": executors,
+            "cores_per_executor": cores,
+            "executor_memory_mb": executor_memory_mb,
+            "shards": shards,
+            "record_bytes": record_bytes,
+            "records": records,
+            "runs": runs,
+            "put_records_per_s": put_rate,
+            "job_articles_per_s": median(r["articles_per_s"] for r in job_runs),
+            "job_seconds": median(r["seconds"] for r in job_runs),
+        }
+        points.append(point)
+        log(f"  scaling {executors} executor(s) x {cores} core(s): job {point['job_articles_per_s']:,.0f}/s")
+    return points

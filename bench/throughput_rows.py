@@ -102,4 +102,14 @@ def scaling_rows(doc: dict[str, Any]) -> list[list[str]]:
             setup_cell(doc, {**point, "runs": r["runs"]}) + ", local[2]",
         )
         for point in r["points"]
+    ] + [
+        row(
+            f"4. Scaling: {point['executors']} executor(s) x {point['cores_per_executor']} core(s)",
+            f"job {point['job_articles_per_s']:,.0f} articles/s",
+            f"{point['shards']} shard(s), {point['record_bytes'] // 1024} KB records",
+            setup_cell(doc, {**point, "runs": r["runs"]})
+            + f", local-cluster[{point['executors']},{point['cores_per_executor']},{point['executor_memory_mb']}]"
+            " on the same 2 cores",
+        )
+        for point in r.get("executor_points", [])
     ]
