@@ -27,6 +27,7 @@ DRIVER = f"{APP}-driver"
 PUBLISHER = f"{RELEASE}-publisher"
 CHART = ROOT / "charts" / "article-pipeline"
 STREAM, BUCKET = "articles", "my-bucket"  # ci/kind-values.yaml and ci/default-values.yaml
+CHECKPOINTS = f"s3://{BUCKET}/checkpoints"  # spark-job.checkpoint.location in both
 LOCALSTACK_URL = "http://127.0.0.1:14566"  # kind-config.yaml: 127.0.0.1:14566 -> NodePort 30566
 PUBLISHER_ADDRESS = ("127.0.0.1", 18000)  # kind-config.yaml: 127.0.0.1:18000 -> NodePort 30800
 HELM = ROOT / ".tools" / "bin" / "helm"

@@ -1,7 +1,8 @@
 """The Kubernetes loop a user runs, for real, on a kind cluster: every command, each step timed.
 
-    make kind-up                      cluster up (node image from source here, kindest/node elsewhere),
-                                      NetworkPolicy enforced (kube-router here, kindnetd elsewhere)
+    make kind-up                      cluster up: a control plane and two workers (node image from
+                                      source here, kindest/node elsewhere), NetworkPolicy enforced
+    -> checkpoints on S3              no claim: the executor runs on another node than the driver
     make images kind-load             the app images into the node
     make operator                     Spark Operator 2.5.2 (chart from its Go module, local image)
     make deploy                       helm upgrade --install --wait with the kind values
@@ -44,6 +45,7 @@ from deny_checks import outsiders_are_refused, stalled_clients_leave_probes_alon
 from kind_testing import (
     APP,
     BUCKET,
+    CHECKPOINTS,
     CLUSTER,
     CONTEXT,
     DRIVER,
@@ -166,6 +168,44 @@ def kill_and_recover(number: int, method: str) -> dict[str, Any]:
         "executionAttempts": status.get("executionAttempts"),
         "submissionAttempts": status.get("submissionAttempts"),
     }
+
+
+def ready_nodes() -> list[dict[str, Any]] | None:
+    """Every node with its name and whether pods may land on it, once all of them are Ready."""
+    items = get_json("nodes")["items"]
+    ready = [
+        any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+        for node in items
+    ]
+    if not items or not all(ready):
+        return None
+    return [
+        {
+            "name": node["metadata"]["name"],
+            "schedulable": not any(t.get("effect") == "NoSchedule" for t in node["spec"].get("taints", [])),
+        }
+        for node in items
+    ]
+
+
+def executors_elsewhere(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The nodes of the driver and of its executors, once scheduled; with more than one node to
+    choose from, no executor shares the driver's (ci/kind-values.yaml prefers it so)."""
+
+    def placed() -> dict[str, Any] | None:
+        driver = driver_pod()
+        selector = f"spark-role=executor,sparkoperator.k8s.io/app-name={APP}"
+        executors = [e for e in get_json("pods", "-l", selector)["items"] if not e["metadata"].get("deletionTimestamp")]
+        if not driver or not driver["spec"].get("nodeName") or not executors:
+            return None
+        if not all(e["spec"].get("nodeName") for e in executors):
+            return None
+        return {"driver": driver["spec"]["nodeName"], "executors": sorted(e["spec"]["nodeName"] for e in executors)}
+
+    placement: dict[str, Any] = wait_for(placed, 300, "the driver and its executors scheduled")
+    if sum(node["schedulable"] for node in nodes) > 1:
+        assert placement["driver"] not in placement["executors"], f"an executor on the driver's node: {placement}"
+    return placement
 
 
 def diagnostics() -> str:
@@ -322,7 +362,8 @@ def _loop(report: Report, aws: Any) -> None:
             report.say(f"SKIP: {missing}")
             pytest.skip(missing)
         make("k8s-tools", "kind-up", timeout=5400)
-        wait_for(lambda: "Ready" in kubectl("get", "nodes", "--no-headers"), 300, "the node Ready")
+        nodes = wait_for(ready_nodes, 300, "every node Ready")
+        report.record("nodes Ready", nodes)
 
     with report.step("images built and loaded (make images kind-load)"):
         make("images", "kind-load", timeout=5400)
@@ -353,12 +394,15 @@ def _loop(report: Report, aws: Any) -> None:
         pod = driver_pod()
         assert pod is not None
         labels = pod["metadata"]["labels"]
-        # pod templates, not the webhook: the operator did not ask for mutation, yet the PVC is there
+        # pod templates, not the webhook: the operator did not ask for mutation, yet the template's
+        # init containers are there
         assert "sparkoperator.k8s.io/mutated-by-spark-operator" not in labels, labels
-        claims = [
-            v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v
-        ]
-        assert claims == [f"{APP}-checkpoints"]
+        assert [c["name"] for c in pod["spec"]["initContainers"]] == ["wait-for-aws", "checkpoint-guard"]
+        # checkpoints on S3 (ci/kind-values.yaml): no claim ties the executors to the driver's node
+        claims = [v for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+        assert claims == [], claims
+        job_env = {v["name"]: v.get("value") for c in pod["spec"]["containers"] for v in c.get("env", [])}
+        assert job_env.get("CHECKPOINT_LOCATION") == CHECKPOINTS, job_env.get("CHECKPOINT_LOCATION")
         assert pod["spec"]["serviceAccountName"] == f"{APP}-driver"
         # spark-submit keeps the template's containers: a failure's last log lines become its message
         policies = {
@@ -372,6 +416,7 @@ def _loop(report: Report, aws: Any) -> None:
             "an executor pod",
         )
         assert {e["spec"]["serviceAccountName"] for e in executors} == {f"{APP}-executor"}
+        report.record("placement", executors_elsewhere(nodes))
         # spark.authenticate: the driver generated this application's secret and handed it to its executors
         assert all(
             any(v["name"] == "_SPARK_AUTH_SECRET" for c in e["spec"]["containers"] for v in c.get("env", []))
@@ -446,6 +491,7 @@ def _loop(report: Report, aws: Any) -> None:
         assert status["executionAttempts"] >= attempts_before + len(KILLS), status
         assert status["executionAttempts"] > FINITE_LIFETIME_RETRIES + 1, "fewer kills than a finite retry count"
         all_there_once(aws, report, "driver kills")
+        report.record("placement after the kills", executors_elsewhere(nodes))
 
     with report.step("helm upgrade with a changed value rolls without loss"):
         old_publisher = kubectl(
