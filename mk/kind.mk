@@ -82,7 +82,7 @@ k8s-tools: ## Fetch pinned helm and kubectl into .tools/bin
 $(K8S_TOOLS):
 	bash scripts/fetch-k8s-tools.sh
 
-kind-up: engine-check | $(K8S_TOOLS) ## Create the single-node kind cluster and wait for the node Ready (idempotent)
+kind-up: engine-check | $(K8S_TOOLS) ## Create the kind cluster (control plane + 2 workers) and wait for the nodes Ready (idempotent)
 	KIND_CLUSTER=$(KIND_CLUSTER) KIND_CONFIG=$(KIND_CONFIG) KUBECTL=$(KUBECTL) \
 	  KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) up
 

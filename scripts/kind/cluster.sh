@@ -5,8 +5,12 @@
 #     provider and the stock kindest/node image of kind v0.30.0, pinned by digest;
 #   - otherwise (these VMs): kind's podman provider and a node image built here from source
 #     by `scripts/build-image.sh kind-node` (images/kind-node/; cached: seconds when it exists).
-# NetworkPolicy is enforced on both: by kindnetd on the stock node; on the local node, whose CNI
-# enforces nothing, `up` installs kube-router as a firewall-only DaemonSet (images/kube-router-np/).
+# The cluster (kind-config.yaml) has a control plane and two workers and the same pod network on
+# both images: kind's default CNI off, each node's containerd renders its CNI config from
+# scripts/kind/cni/, `up` adds the routes between nodes and the masquerade (pod-network.sh) and
+# installs kube-router as a firewall-only DaemonSet for NetworkPolicy (images/kube-router-np/);
+# where the engine's network has no DNS for container names (podman here), node-hosts.sh gives
+# the nodes each other's names.
 # Usage: cluster.sh up | image | load IMAGE... | down      (env: KIND_CLUSTER, KIND_CONFIG, KUBECTL,
 #        KIND_NODE_IMAGE to force a node image, KIND_WAIT seconds for node Ready and rollouts)
 set -euo pipefail
@@ -34,6 +38,22 @@ ENGINE="$KIND_EXPERIMENTAL_PROVIDER"
 registry_reachable() {
   # any HTTP answer (401 included) from Docker Hub's registry API means it is reachable
   curl -sS -o /dev/null -m 5 https://registry-1.docker.io/v2/ 2>/dev/null
+}
+
+# kind_create IMAGE: kind create cluster, run from the repository root: kind resolves the
+# config's relative extraMounts hostPaths (scripts/kind/cni) against its working directory, and
+# CONFIG (relative to the caller's) is made absolute first
+kind_create() {
+  local config
+  config="$(cd "$(dirname "$CONFIG")" && pwd)/$(basename "$CONFIG")"
+  cd "$repo"
+  # workers join through the control plane's name, which podman's network may not resolve
+  KIND_CLUSTER="$CLUSTER" KIND_EXPERIMENTAL_PROVIDER="$ENGINE" bash "$here/node-hosts.sh" --watch &
+  local watcher=$! rc=0
+  "$KIND" create cluster --name "$CLUSTER" --config "$config" --image "$1" --wait "${WAIT}s" || rc=$?
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  return "$rc"
 }
 
 cluster_exists() { "$KIND" get clusters 2>/dev/null | grep -x "$CLUSTER" >/dev/null; }  # no -q: no SIGPIPE
@@ -69,21 +89,61 @@ up() {
     stopped="$("$ENGINE" ps -a --filter "label=io.x-k8s.kind.cluster=$CLUSTER" --filter status=exited --format '{{.Names}}')"
     if [ -n "$stopped" ]; then
       # shellcheck disable=SC2086 # one name per word
-      step "start stopped node containers: $stopped" "$ENGINE" start $stopped
+      step "start stopped node containers: ${stopped//$'\n'/ }" "$ENGINE" start $stopped
     fi
   else
-    step "kind create cluster $CLUSTER" \
-      "$KIND" create cluster --name "$CLUSTER" --config "$CONFIG" --image "$image" --wait "${WAIT}s"
+    step "kind create cluster $CLUSTER" kind_create "$image"
   fi
-  step "node Ready" "$KUBECTL" --context "kind-$CLUSTER" wait --for=condition=Ready node --all --timeout "${WAIT}s"
+  # every time, before anything talks to the API server: addresses change when nodes restart
+  step "node names" env KIND_CLUSTER="$CLUSTER" KIND_EXPERIMENTAL_PROVIDER="$ENGINE" \
+    bash "$here/node-hosts.sh"
+  step "node Ready" nodes_ready
+  # every time: routes and rules are lost when a node container stops
+  step "pod network" env KIND_CLUSTER="$CLUSTER" KUBECTL="$KUBECTL" KIND_WAIT="$WAIT" \
+    KIND_EXPERIMENTAL_PROVIDER="$ENGINE" bash "$here/pod-network.sh"
   netpol
   "$KUBECTL" --context "kind-$CLUSTER" get nodes -o wide
   log "kind-up done in $(( $(date +%s) - t0 ))s"
 }
 
-# netpol: make the cluster enforce NetworkPolicy. kind v0.30.0's kindnetd (stock kindest/node)
-# enforces it itself; elsewhere build, load and roll out kube-router's DaemonSet (each step a
-# no-op when already done, so `up` on an existing cluster only checks).
+# nodes_ready: every node Ready by a status its kubelet posted since its node container last
+# started: after a restart (of the host, or `$ENGINE stop/start`) the Node objects keep showing
+# the Ready of before until kubelet reports again or the node controller gives up on it (40 s).
+# A container's start is PID 1's, read inside the node (same kernel clock as the API server's).
+nodes_ready() {
+  local kubectl=("$KUBECTL" --context "kind-$CLUSTER") name ready beat out stale deadline
+  local -A started=() status=()
+  for name in $("$ENGINE" ps --filter "label=io.x-k8s.kind.cluster=$CLUSTER" --format '{{.Names}}'); do
+    # shellcheck disable=SC2016 # expanded by the node's sh
+    started[$name]="$("$ENGINE" exec "$name" sh -c 'b=$(awk "/^btime/ { print \$2 }" /proc/stat)
+      t=$(cut -d" " -f22 /proc/1/stat); date -u -d "@$((b + t / $(getconf CLK_TCK)))" +%Y-%m-%dT%H:%M:%SZ')" ||
+      { echo "node container $name does not answer (not running?)" >&2; return 1; }
+  done
+  [ "${#started[@]}" -gt 0 ] || { echo "no node container of $CLUSTER" >&2; return 1; }
+  deadline=$(( $(date +%s) + WAIT ))
+  while :; do
+    out="$("${kubectl[@]}" get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\n"}{end}' 2>/dev/null)" || out=""
+    status=()
+    while read -r name ready beat; do
+      # RFC 3339 times in UTC, to the second: they sort as strings
+      if [ "$ready" = True ] && [ -n "${started[$name]:-}" ] && [[ ! "$beat" < "${started[$name]}" ]]; then
+        status[$name]=ok
+      fi
+    done <<<"$out"
+    stale=""
+    for name in "${!started[@]}"; do [ "${status[$name]:-}" = ok ] || stale="$stale $name"; done
+    if [ -z "$stale" ]; then echo "nodes Ready: ${!started[*]}"; return 0; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "nodes not Ready since their container started (after ${WAIT}s):$stale" >&2; return 1
+    fi
+    sleep 2
+  done
+}
+
+# netpol: make the cluster enforce NetworkPolicy: build, load and roll out kube-router's DaemonSet
+# on every node (each step a no-op when already done, so `up` on an existing cluster only checks).
+# kind-config.yaml turns kind's default CNI off; a config that keeps it on the stock kindest/node
+# gets kindnetd, which enforces NetworkPolicy itself: nothing is installed then.
 netpol() {
   local kubectl=("$KUBECTL" --context "kind-$CLUSTER") built image
   if "${kubectl[@]}" -n kube-system get daemonset kindnet >/dev/null 2>&1; then
