@@ -23,6 +23,7 @@ from common.contract import ENRICHED_ARTICLES, QUARANTINE
 from common.logs import log_event
 from jobs.checkpoint_files import checkpoint_query_id
 from jobs.dedup import Copy, KeptCopies, TableLookup
+from jobs.job_metrics import JobMetrics
 from jobs.output_tables import ENRICHED_COLUMNS, enriched_rows, quarantine_rows
 from jobs.settings import JobSettings
 from jobs.table_upkeep import VACUUM_EVERY_COMPACTIONS, compact_tables
@@ -42,12 +43,15 @@ class ArticlesBatchWriter:
         Where the tables are, ``DEDUP_WINDOW`` and ``COMPACT_EVERY_BATCHES``.
     checkpoint_dir : str
         The query's checkpoint: its id names the Delta transactions (``append``).
+    metrics : JobMetrics
+        Counts rows appended per table, append times, quarantine reasons and duplicates dropped.
     vacuum_every_compactions : int
         VACUUM the tables after every this many compactions (``jobs.table_upkeep``).
     """
 
     settings: JobSettings
     checkpoint_dir: str
+    metrics: JobMetrics = field(default_factory=JobMetrics)
     vacuum_every_compactions: int = VACUUM_EVERY_COMPACTIONS
     kept: KeptCopies = field(init=False)
     app_id: str | None = field(init=False, default=None)  # read from the checkpoint once, at the first append
@@ -93,6 +97,13 @@ class ArticlesBatchWriter:
                 write_ms[ENRICHED_ARTICLES] = self.append(valid, ENRICHED_ARTICLES, batch_id)
             if quarantined:
                 write_ms[QUARANTINE] = self.append(quarantine_rows(stamped), QUARANTINE, batch_id)
+            reasons = pc.value_counts(rows.column("error_reason").filter(rejected)).to_pylist()
+            self.metrics.articles_written(
+                appended={ENRICHED_ARTICLES: enriched, QUARANTINE: quarantined},
+                append_ms=write_ms,
+                quarantined_by_reason={item["values"]: item["counts"] for item in reasons},
+                duplicates_dropped=len(decision.dropped),
+            )
             log_event(
                 logger,
                 "articles_batch_written",

@@ -26,6 +26,7 @@ from common.aws import full_jitter_backoff
 from common.env import Duration
 from common.logs import log_event
 from common.settings import AwsSettings
+from jobs.job_metrics import JobMetrics
 
 logger = logging.getLogger("jobs.outage")
 
@@ -88,6 +89,8 @@ class OutageGuard:
     rng: random.Random = field(default_factory=random.Random)
     started: float | None = None  # when the current outage was first seen
     retries: int = 0
+    metrics: JobMetrics = field(default_factory=JobMetrics)
+    wall_clock: Callable[[], float] = time.time
 
     def on_failure(self, query: str, error: str) -> float | None:
         """Seconds to wait before restarting ``query``, or None: the job must fail (logged with the reason)."""
@@ -98,6 +101,8 @@ class OutageGuard:
             return None
         if self.started is None:
             self.started = now
+            began = self.wall_clock()
+            self.metrics.outage_began(where, began, began + self.deadline.seconds)
         lasted = now - self.started
         if lasted >= self.deadline.seconds:
             log_event(
@@ -144,6 +149,7 @@ class OutageGuard:
             retries=self.retries,
         )
         self.started, self.retries = None, 0
+        self.metrics.outage_ended()
 
 
 def _first_line(error: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from common.contract import OUTPUTS
 from common.env import SettingError
 from common.logs import configure_logging, log_event
+from jobs.job_metrics import JobMetrics
 from jobs.progress_lines import ProgressReporter
 from jobs.settings import JobSettings
 from jobs.supervisor import stop_between_batches, supervise
@@ -35,8 +36,10 @@ def build_spark(settings: JobSettings) -> Any:
     )
 
 
-def run(settings: JobSettings) -> int:
+def run(settings: JobSettings, metrics: JobMetrics | None = None) -> int:
     """Start both queries, supervise them until stopped or failed for good, stop them; the exit code.
+
+    ``metrics`` (served by the caller on ``JOB_METRICS_BIND``) counts what the queries do.
 
     Returns
     -------
@@ -55,7 +58,8 @@ def run(settings: JobSettings) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    starters = query_starters(spark, settings)
+    metrics = metrics or JobMetrics()
+    starters = query_starters(spark, settings, metrics=metrics)
     queries = {name: start() for name, start in starters.items()}
     log_event(
         logger,
@@ -65,8 +69,9 @@ def run(settings: JobSettings) -> int:
         outputs=[f"{settings.output_root}/{p}/" for p in OUTPUTS],
         checkpoints=settings.checkpoint_location,
         retry_deadline=str(settings.retry_deadline),
+        metrics=f"http://{settings.metrics_bind}/metrics" if settings.metrics_bind else None,
     )
-    progress = ProgressReporter(settings)
+    progress = ProgressReporter(settings, metrics=metrics)
     exit_code = supervise(settings, starters, queries, progress, stop_requested)
     progress.report(list(queries.values()))
     stop_between_batches([q for q in queries.values() if q.isActive])
@@ -80,10 +85,13 @@ def main() -> int:
     try:
         settings = JobSettings.from_env()
         configure_logging(settings.log_level)
+        metrics = JobMetrics()
+        if settings.metrics_bind:
+            metrics.serve(settings.metrics_bind)
     except SettingError as error:
         print(f"article-job: invalid setting: {error}", file=sys.stderr)
         return 2
-    return run(settings)
+    return run(settings, metrics)
 
 
 if __name__ == "__main__":

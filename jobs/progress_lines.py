@@ -8,6 +8,7 @@ from typing import Any
 
 from common.logs import log_event
 from jobs.checkpoint_files import CheckpointFiles
+from jobs.job_metrics import JobMetrics
 from jobs.settings import JobSettings
 from jobs.watermark_drops import WatermarkDrops, dropped_in_batch
 
@@ -55,6 +56,7 @@ class ProgressReporter:
     settings: JobSettings
     seen: dict[str, int] = field(default_factory=dict)  # the last batch reported per query
     drops: dict[str, WatermarkDrops] = field(default_factory=dict)
+    metrics: JobMetrics = field(default_factory=JobMetrics)
     files: CheckpointFiles = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,6 +79,8 @@ class ProgressReporter:
         tally = self.drops.get(query_name) or WatermarkDrops.load(self.files, checkpoint)
         dropped = dropped_in_batch(progress)
         self.drops[query_name] = tally.add(self.files, checkpoint, progress["batchId"], dropped)
+        shards = batch_shard_lag(self.settings, progress, query_name)
+        self.metrics.batch_completed(query_name, progress, shards, dropped)
         log_event(
             logger,
             "batch_completed",
@@ -91,5 +95,5 @@ class ProgressReporter:
             watermark=progress.get("eventTime", {}).get("watermark"),
             dropped_by_watermark=dropped,
             dropped_by_watermark_total=self.drops[query_name].total,
-            shards=batch_shard_lag(self.settings, progress, query_name),
+            shards=shards,
         )

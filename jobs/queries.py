@@ -24,6 +24,7 @@ from pyspark.sql.streaming.readwriter import DataStreamWriter
 
 from common.contract import AUTHOR_STATS, ENRICHED_ARTICLES, QUARANTINE
 from jobs.articles_writer import ArticlesBatchWriter
+from jobs.job_metrics import JobMetrics
 from jobs.kinesis.source import KinesisDataSource
 from jobs.output_tables import enriched_rows, ensure_table, quarantine_rows
 from jobs.parsing import parse_batches, parsed_arrow_schema
@@ -94,7 +95,7 @@ def _trigger(stream: DataStreamWriter, trigger: Trigger) -> DataStreamWriter:
 
 
 def query_starters(
-    spark: SparkSession, settings: JobSettings, source: StreamInput | None = None
+    spark: SparkSession, settings: JobSettings, source: StreamInput | None = None, metrics: JobMetrics | None = None
 ) -> dict[str, Callable[[], StreamingQuery]]:
     """Create the tables if absent; return, per query name, a function that starts it from its checkpoint.
 
@@ -109,6 +110,9 @@ def query_starters(
     source : StreamInput, optional
         What the ``articles`` query reads; the Kinesis stream of ``settings`` by default (the
         benchmarks pass another).
+    metrics : JobMetrics, optional
+        Where the articles query counts its appends and quarantine reasons (a registry of its own
+        when None).
 
     Returns
     -------
@@ -128,7 +132,7 @@ def query_starters(
         stream = (
             articles.writeStream.queryName("articles")
             .outputMode("append")
-            .foreachBatch(ArticlesBatchWriter(settings, checkpoint))
+            .foreachBatch(ArticlesBatchWriter(settings, checkpoint, metrics or JobMetrics()))
             .option("checkpointLocation", checkpoint)
         )
         return _trigger(stream, settings.trigger).start()

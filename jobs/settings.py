@@ -107,6 +107,7 @@ class JobSettings:
     shuffle_partitions: int
     retry_deadline: Duration  # how long Kinesis or S3 may be unreachable before the job fails
     log_level: str
+    metrics_bind: str | None = None  # host:port of the driver's Prometheus endpoint (None: not served)
 
     @property
     def output_root(self) -> str:
@@ -167,4 +168,5 @@ class JobSettings:
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS, minimum=1),
             retry_deadline=env.duration("RETRY_DEADLINE", "5 minutes", minimum=Duration(1000)),
             log_level=env.log_level(),
+            metrics_bind=env.bind("JOB_METRICS_BIND", "") if env.optional_string("JOB_METRICS_BIND") else None,
         )

@@ -80,7 +80,7 @@ def supervise(
         The job's exit code: 0 when stopped or drained (available-now), 1 when a query failed for
         good (``jobs.outage.OutageGuard`` logged why).
     """
-    guard = OutageGuard(settings.retry_deadline, settings.aws)
+    guard = OutageGuard(settings.retry_deadline, settings.aws, metrics=progress.metrics)
     slow = SlowBatchWatch(
         max(_SLOW_BATCH_SECONDS, 3 * (settings.trigger.interval.seconds if settings.trigger.interval else 0)),
         f"{service_endpoint('kinesis', settings.aws)} or {service_endpoint('s3', settings.aws)}",

@@ -23,6 +23,7 @@ def with_local_defaults(environ: Mapping[str, str], state_dir: str) -> dict[str,
     env.setdefault("CHECKPOINT_LOCATION", os.path.join(state_dir, "checkpoints"))
     env.setdefault("SPARK_MASTER_URL", "local[*]")
     env.setdefault("PUBLISHER_BIND", "127.0.0.1:8000")
+    env.setdefault("JOB_METRICS_BIND", "127.0.0.1:9404")
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return env
 

@@ -123,6 +123,7 @@ def banner(env: dict[str, str], state_dir: str, bucket: str, emulator_started: b
             f"  emulator      {endpoint} ({'moto_server started here' if emulator_started else 'already running'})",
             f"  publisher     http://{env['PUBLISHER_BIND']}/health   metrics: /metrics",
             "  Spark UI      http://127.0.0.1:4040 (and :4041 when busy)",
+            f"  job metrics   http://{env['JOB_METRICS_BIND']}/metrics (Kinesis lag per shard, batches, quarantine)",
             "  outputs       " + "  ".join(f"s3://{bucket}/{name}/" for name in OUTPUTS),
             "  look at them  make inspect      reconcile: make reconcile",
             f"  state, logs   {state_dir}/ (make reset removes it)",

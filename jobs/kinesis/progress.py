@@ -33,12 +33,15 @@ def shard_ends(offset: SourceOffset, position_log_root: str, aws: AwsSettings) -
 
 
 def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | None]]:
-    """``{shard: {"records": n, "millis_behind_latest": ms, "get_records_calls": c}}`` of the shards a batch finished."""
+    """``{shard: {"records", "millis_behind_latest", "get_records_calls", "retries", "renewals"}}`` of the shards a
+    batch finished."""
     return {
         shard: {
             "records": end.records,
             "millis_behind_latest": end.millis_behind_latest,
             "get_records_calls": end.get_records_calls,
+            "retries": end.retries,
+            "renewals": end.renewals,
         }
         for shard, end in ends.items()
         if end is not None

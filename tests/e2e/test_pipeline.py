@@ -68,6 +68,28 @@ def expected_windows(articles: list[Article]) -> dict[tuple[datetime, str], tupl
     }
 
 
+Sample = tuple[str, dict[str, str], float]
+
+
+def counted(bind: str, records: int) -> list[Sample] | None:
+    """The job's metrics once they count ``records`` read over all shards, else None."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urlopen(f"http://{bind}/metrics", timeout=5).read().decode()
+    samples = [(s.name, s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples]
+    read = sum(value for name, _, value in samples if name == "article_pipeline_kinesis_records_read_total")
+    return samples if read >= records else None
+
+
+def sample(samples: list[Sample], name: str, **labels: str) -> float:
+    """The sum of ``article_pipeline_<name>`` over the samples whose labels include ``labels``."""
+    return sum(
+        value
+        for found, found_labels, value in samples
+        if found == f"article_pipeline_{name}" and labels.items() <= found_labels.items()
+    )
+
+
 @pytest.fixture
 def pipeline_env(moto_endpoint: str, names: dict, tmp_path: Path) -> dict[str, str]:
     return {
@@ -81,6 +103,7 @@ def pipeline_env(moto_endpoint: str, names: dict, tmp_path: Path) -> dict[str, s
         "PUBLISHER_SEED": "11",
         "PUBLISHER_API_TOKEN": API_TOKEN,
         "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
+        "JOB_METRICS_BIND": f"127.0.0.1:{free_port()}",
         "CHECKPOINT_LOCATION": str(tmp_path / "checkpoints"),
         "SPARK_MASTER_URL": "local[2]",
         "TRIGGER_INTERVAL": "1 second",
@@ -145,6 +168,9 @@ def test_published_articles_land_once_with_correct_windows(
             return enriched.num_rows >= 85 and stats.num_rows >= len(wanted)
 
         wait_until(caught_up, 600, "enriched articles and closed windows in S3", interval=1.0)
+        metrics = wait_until(
+            lambda: counted(pipeline_env["JOB_METRICS_BIND"], len(published)), 60, "every record read in /metrics"
+        )
     finally:
         job.send_signal(signal.SIGTERM)
         job.wait(120)
@@ -177,6 +203,15 @@ def test_published_articles_land_once_with_correct_windows(
         assert key in got, f"missing window {key}"
         assert got[key][1] == count and got[key][0] == pytest.approx(average)
     assert all(row["window_end"] - row["window_start"] == timedelta(minutes=5) for row in stats)
+
+    # The job's /metrics tells the same story as the tables.
+    shards = {labels["shard"] for name, labels, _ in metrics if name.endswith("kinesis_millis_behind_latest")}
+    assert len(shards) == 2, f"lag of each shard: {shards}"
+    assert sample(metrics, "table_rows_appended_total", table="enriched_articles") == 85
+    assert sample(metrics, "table_rows_appended_total", table="quarantine") == len(MALFORMED)
+    assert {labels["reason"] for name, labels, _ in metrics if name.endswith("quarantined_rows_total")} == reasons
+    assert sample(metrics, "duplicates_dropped_total") == 1
+    assert sample(metrics, "last_batch_completed_timestamp_seconds", query="author_stats") > 0
 
     result = reconcile(job_settings(aws, names["stream"], names["bucket"]))
     print(f"e2e reconcile: {result}")  # quoted in the closing note (pytest -s)

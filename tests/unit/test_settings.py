@@ -63,6 +63,7 @@ def test_bad_publisher_settings_name_the_setting(env: dict, named: str) -> None:
         ({"STARTING_POSITION": "AT_TIMESTAMP:not-a-time"}, "STARTING_POSITION"),
         ({"MAX_RECORDS_PER_SHARD": "0"}, "MAX_RECORDS_PER_SHARD"),
         ({"CHECKPOINT_LOCATION": "hdfs://namenode/checkpoints"}, "CHECKPOINT_LOCATION"),
+        ({"JOB_METRICS_BIND": "9404"}, "JOB_METRICS_BIND"),
         ({"CHECKPOINT_LOCATION": "s3://bucket-only"}, "CHECKPOINT_LOCATION"),
         ({"CHECKPOINT_LOCATION": "s3:///no-bucket"}, "CHECKPOINT_LOCATION"),
     ],
