@@ -33,8 +33,9 @@ from chart_helpers import (
 pytestmark = pytest.mark.chart
 
 
-# The kind node's own pods (kube-apiserver 250m, controller-manager 200m, scheduler 100m, etcd
-# 100m, 2x CoreDNS 100m, kindnet 100m) and the Spark Operator (controller 50m, webhook 20m).
+# The kind control plane's own pods (kube-apiserver 250m, controller-manager 200m, scheduler 100m,
+# etcd 100m, 2x CoreDNS 100m, kube-router 10m, 90m to spare) and the Spark Operator (controller 50m,
+# webhook 20m): the release must fit one 2-core node even though kind-config.yaml adds two workers.
 CLUSTER_CPU_MILLIS = 1020
 
 
