@@ -161,6 +161,21 @@ def source_overhead(
     }
 
 
+def job_point(
+    shards: int, record_bytes: int, records: int, put_rate: float, job_runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One point of figure 4: the stream's shape and the job's median over ``job_runs``."""
+    return {
+        "shards": shards,
+        "record_bytes": record_bytes,
+        "records": records,
+        "runs": len(job_runs),
+        "put_records_per_s": put_rate,
+        "job_articles_per_s": median(r["articles_per_s"] for r in job_runs),
+        "job_seconds": median(r["seconds"] for r in job_runs),
+    }
+
+
 def scaling(
     spark: Any,
     emulator: Emulator,
@@ -186,13 +201,7 @@ def scaling(
             boto_runs.append(run_boto3(emulator, stream, records))
         emulator.delete_stream(stream)
         point = {
-            "shards": shards,
-            "record_bytes": record_bytes,
-            "records": records,
-            "runs": runs,
-            "put_records_per_s": put_rate,
-            "job_articles_per_s": median(r["articles_per_s"] for r in job_runs),
-            "job_seconds": median(r["seconds"] for r in job_runs),
+            **job_point(shards, record_bytes, records, put_rate, job_runs),
             "source_records_per_s": median(r["records_per_s"] for r in source_runs),
             "boto3_records_per_s": median(r["records_per_s"] for r in boto_runs),
         }
@@ -258,13 +267,7 @@ def executor_scaling(
             "executors": executors,
             "cores_per_executor": cores,
             "executor_memory_mb": executor_memory_mb,
-            "shards": shards,
-            "record_bytes": record_bytes,
-            "records": records,
-            "runs": runs,
-            "put_records_per_s": put_rate,
-            "job_articles_per_s": median(r["articles_per_s"] for r in job_runs),
-            "job_seconds": median(r["seconds"] for r in job_runs),
+            **job_point(shards, record_bytes, records, put_rate, job_runs),
         }
         points.append(point)
         log(f"  scaling {executors} executor(s) x {cores} core(s): job {point['job_articles_per_s']:,.0f}/s")

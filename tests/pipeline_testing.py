@@ -108,3 +108,28 @@ class KilledJobRuns:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait(30)
             wait_until(lambda: not process_group_alive(job.pid), 30, "the killed job's processes to exit")
+
+
+def stream_of_articles(
+    kinesis: Any, s3: Any, names: dict[str, str], *, count: int, seed: int, authors: int, malformed: list[bytes]
+) -> set[str]:
+    """A 2-shard stream and a bucket named by ``names``; in the stream ``count`` articles an hour old,
+    10 s apart, then the ``malformed`` records. Returns the articles' ids."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from publisher.articles import ArticleGenerator
+
+    stream = names["stream"]
+    create_stream(kinesis, stream, 2)
+    s3.create_bucket(Bucket=names["bucket"])
+    generator = ArticleGenerator(seed=seed, authors=authors)
+    start = datetime.now(timezone.utc) - timedelta(hours=1)
+    articles = [generator.article(start + timedelta(seconds=10 * i)) for i in range(count)]
+    records: list[dict[str, Any]] = [
+        {"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles
+    ]
+    records += [{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(malformed)]
+    for begin in range(0, len(records), 100):
+        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
+    return {a["article_id"] for a in articles}

@@ -13,17 +13,15 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import REPO, KilledJobRuns, create_stream
+from pipeline_testing import REPO, KilledJobRuns, stream_of_articles
 
 from common.settings import AwsSettings
 from jobs.kinesis.positions import ShardEnd
 from ops.outputs import read_output
-from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e
 ARTICLES = 240
@@ -75,16 +73,7 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any, names: dict, tmp_path: Path
 ) -> None:
     stream, bucket = names["stream"], names["bucket"]
-    create_stream(kinesis, stream, 2)
-    s3.create_bucket(Bucket=bucket)
-    generator = ArticleGenerator(seed=5, authors=4)
-    start = datetime.now(timezone.utc) - timedelta(hours=1)
-    articles = [generator.article(start + timedelta(seconds=10 * i)) for i in range(ARTICLES)]
-    records = [{"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles]
-    records += [{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)]
-    for begin in range(0, len(records), 100):
-        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
-    valid_ids = {a["article_id"] for a in articles}
+    valid_ids = stream_of_articles(kinesis, s3, names, count=ARTICLES, seed=5, authors=4, malformed=MALFORMED)
 
     checkpoints = tmp_path / "checkpoints"
     env = {

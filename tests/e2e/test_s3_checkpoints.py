@@ -8,22 +8,19 @@ SIGKILLed between planning a batch and committing it (an ``offsets/N`` object on
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pipeline_testing import REPO, KilledJobRuns, create_stream, job_settings
+from pipeline_testing import REPO, KilledJobRuns, job_settings, stream_of_articles
 from test_crash_restart import batch_appends
 
 from common.settings import AwsSettings
 from ops.outputs import read_output
 from ops.status import query_rows
-from publisher.articles import ArticleGenerator
 
 pytestmark = pytest.mark.e2e
 ARTICLES = 160
@@ -46,15 +43,7 @@ def test_checkpoints_on_s3_survive_a_kill_with_every_article_once(
     moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any, names: dict, tmp_path: Path
 ) -> None:
     stream, bucket = names["stream"], names["bucket"]
-    create_stream(kinesis, stream, 2)
-    s3.create_bucket(Bucket=bucket)
-    generator = ArticleGenerator(seed=11, authors=3)
-    start = datetime.now(timezone.utc) - timedelta(hours=1)
-    articles = [generator.article(start + timedelta(seconds=10 * i)) for i in range(ARTICLES)]
-    records = [{"Data": json.dumps(a).encode(), "PartitionKey": a["article_id"]} for a in articles]
-    records += [{"Data": data, "PartitionKey": f"bad-{i}"} for i, data in enumerate(MALFORMED)]
-    assert kinesis.put_records(StreamName=stream, Records=records)["FailedRecordCount"] == 0
-    valid_ids = {a["article_id"] for a in articles}
+    valid_ids = stream_of_articles(kinesis, s3, names, count=ARTICLES, seed=11, authors=3, malformed=MALFORMED)
 
     location = f"s3://{bucket}/checkpoints"
     environ = {
