@@ -231,3 +231,23 @@ def uncommented_verbs(role_text: str) -> list[str]:
         if stripped.startswith("- ") and not lines[i - 1].strip().startswith("#"):
             bare.append(stripped[2:].strip())
     return bare
+
+
+def strict(schema: Any) -> Any:
+    """Reject unknown fields like the API server's strict field validation does.
+
+    Structural CRD schemas prune unknown fields silently; here every object schema with
+    `properties` and no `additionalProperties`/preserve-unknown-fields gets additionalProperties: false.
+    """
+    if isinstance(schema, dict):
+        out = {k: strict(v) for k, v in schema.items()}
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strict(v) for v in schema]
+    return schema

@@ -55,14 +55,20 @@ def run_helm(helm: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
 @pytest.fixture(scope="session")
 def render(run_helm: Callable[..., subprocess.CompletedProcess[str]]) -> Callable[..., list[Manifest]]:
-    """Render the umbrella chart with values files and --set flags into a list of objects."""
+    """Render the umbrella chart with values files and --set flags into a list of objects.
 
-    def _render(*values_files: Path, sets: tuple[str, ...] = ()) -> list[Manifest]:
+    ``api_versions`` are passed as ``--api-versions`` (what `.Capabilities.APIVersions.Has` sees), e.g.
+    ``monitoring.coreos.com/v1/PodMonitor`` for a cluster with the Prometheus Operator's CRDs.
+    """
+
+    def _render(*values_files: Path, sets: tuple[str, ...] = (), api_versions: tuple[str, ...] = ()) -> list[Manifest]:
         args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", KUBERNETES_VERSION]
         for f in values_files:
             args += ["-f", str(f)]
         for s in sets:
             args += ["--set", s]
+        for api in api_versions:
+            args += ["--api-versions", api]
         result = run_helm(*args)
         assert result.returncode == 0, f"helm template failed:\n{result.stderr}"
         return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

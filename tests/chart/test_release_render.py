@@ -11,39 +11,27 @@ import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from chart_helpers import CHART, CI_VALUES, KUBERNETES_VERSION, SUBCHARTS, Manifest, is_aws_values, values_of
+from chart_helpers import (
+    CHART,
+    CI_VALUES,
+    KUBERNETES_VERSION,
+    SUBCHARTS,
+    Manifest,
+    is_aws_values,
+    strict,
+    values_of,
+)
 
 pytestmark = pytest.mark.chart
 
 CRD_FILE = Path(__file__).parent / "schemas" / "sparkoperator.k8s.io_sparkapplications-v2.5.2.yaml"
 DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 Helm = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def strict(schema: Any) -> Any:
-    """Reject unknown fields like the API server's strict field validation does.
-
-    Structural CRD schemas prune unknown fields silently; here every object schema with
-    `properties` and no `additionalProperties`/preserve-unknown-fields gets additionalProperties: false.
-    """
-    if isinstance(schema, dict):
-        out = {k: strict(v) for k, v in schema.items()}
-        if (
-            "properties" in out
-            and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, list):
-        return [strict(v) for v in schema]
-    return schema
 
 
 @pytest.fixture(scope="module")

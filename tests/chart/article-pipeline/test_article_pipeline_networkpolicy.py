@@ -36,7 +36,7 @@ KIND_SET = (f"networkPolicy.ingressFrom[0].ipBlock.cidr={KIND_NODE_NETWORK}",)
 MONITORING_SET = (
     "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
 )
-PORTS = (53, 443, 4040, 4566, 6443, 7078, 7079, 8000, 8080)
+PORTS = (53, 443, 4040, 4566, 6443, 7078, 7079, 8000, 8080, 9404, 9500)
 
 
 @dataclass(frozen=True)
@@ -365,8 +365,32 @@ def test_metrics_peers_reach_the_metric_ports_only(render: Render) -> None:
     policies = policies_of(objs)
     pods = release_pods(objs)
     reached = {(n, p) for n, dst in pods.items() for p in PORTS if connects(policies, MONITORING, dst, p)}
-    assert reached == {("publisher", 8000), ("driver", spark_ports(objs)["ui"])}
+    # the publisher's /metrics, the job's own metrics (spark-job.metrics.port), Spark's servlet (UI port)
+    assert reached == {("publisher", 8000), ("driver", 9404), ("driver", spark_ports(objs)["ui"])}
     assert not any(connects(policies, STRANGER, dst, p) for dst in pods.values() for p in PORTS)
+
+
+@pytest.mark.parametrize(
+    ("sets", "driver_ports"),
+    [
+        (("spark-job.metrics.port=9500",), {9500, 4040}),
+        (("spark-job.metrics.enabled=false",), set()),
+        (("publisher.metrics.enabled=false",), {9404, 4040}),
+    ],
+    ids=["port-9500", "job-metrics-off", "publisher-metrics-off"],
+)
+def test_metrics_peers_follow_the_job_metrics_port(
+    render: Render, sets: tuple[str, ...], driver_ports: set[int]
+) -> None:
+    """The driver's policy lets `metricsFrom` in on the job's metrics port while spark-job.metrics is
+    on, on the port it names, and on nothing else; the publisher's follows its own switch."""
+    objs = render(KIND_VALUES, sets=(*MONITORING_SET, *sets))
+    policies = policies_of(objs)
+    pods = release_pods(objs)
+    assert {p for p in PORTS if connects(policies, MONITORING, pods["driver"], p)} == driver_ports
+    publisher = {p for p in PORTS if connects(policies, MONITORING, pods["publisher"], p)}
+    assert publisher == (set() if "publisher.metrics.enabled=false" in sets else {8000})
+    assert inside_matrix(objs) == expected_inside(objs, local=True)
 
 
 def test_metrics_off_no_scraping_allow(render: Render) -> None:

@@ -127,6 +127,74 @@ def test_spark_metrics_switch(render: Render) -> None:
     assert "annotations" not in off["driver"]
 
 
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=[p.name for p in CI_VALUES])
+def test_job_metrics_served_by_the_driver_alone(render: Render, values_file: Path) -> None:
+    """The job's own metrics (jobs/job_metrics.py): JOB_METRICS_BIND on every interface of the driver
+    at metrics.port, a container port named for the PodMonitor, and the pod's scrape annotations
+    pointing there; the executors serve nothing (no variable, no port)."""
+    app = sparkapp(render(values_file))
+    driver = spark_container(app, "driver")
+    assert env_map(driver["env"])["JOB_METRICS_BIND"] == "0.0.0.0:9404"
+    assert driver["ports"] == [{"name": "job-metrics", "containerPort": 9404, "protocol": "TCP"}]
+    assert app["spec"]["driver"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9404",
+        "prometheus.io/path": "/metrics",
+    }
+    executor = spark_container(app, "executor")
+    assert "JOB_METRICS_BIND" not in env_map(executor["env"])
+    assert "ports" not in executor
+    assert "annotations" not in app["spec"]["executor"]
+
+
+def test_job_metrics_bind_is_one_the_job_accepts(kind_manifests: list[Manifest]) -> None:
+    """The job parses JOB_METRICS_BIND as host:port (common.env) and serves on it (jobs/job_metrics.py)."""
+    from common.env import EnvReader
+
+    bind = env_map(spark_container(sparkapp(kind_manifests), "driver")["env"])["JOB_METRICS_BIND"]
+    assert EnvReader({"JOB_METRICS_BIND": bind}).bind("JOB_METRICS_BIND", "") == bind
+
+
+def test_job_metrics_port_and_switch(render: Render) -> None:
+    app = sparkapp(render(sets=("spark-job.metrics.port=9500", "spark-job.driver.annotations.team=data")))
+    driver = spark_container(app, "driver")
+    assert env_map(driver["env"])["JOB_METRICS_BIND"] == "0.0.0.0:9500"
+    assert driver["ports"][0]["containerPort"] == 9500
+    assert app["spec"]["driver"]["annotations"]["prometheus.io/port"] == "9500"
+    assert app["spec"]["driver"]["annotations"]["team"] == "data"
+    off = sparkapp(render(sets=("spark-job.metrics.enabled=false",)))
+    assert "JOB_METRICS_BIND" not in env_map(spark_container(off, "driver")["env"])
+    assert "ports" not in spark_container(off, "driver")
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ("spark-job.metrics.port=4040", "spark.ui.port"),
+        ("spark-job.metrics.port=7078", "spark.driver.port"),
+        ("spark-job.sparkConf.spark\\.ui\\.port=9404", "spark.ui.port"),
+    ],
+)
+def test_job_metrics_port_is_not_one_of_sparks(run_helm: Helm, setting: str, named: str) -> None:
+    result = run_helm("template", "x", str(CHART), "--set", setting)
+    assert result.returncode != 0, setting
+    assert "metrics.port" in result.stderr and named in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("port", ["80", "70000", "nine"])
+def test_job_metrics_port_schema(run_helm: Helm, port: str) -> None:
+    result = run_helm("template", "x", str(CHART), "--set", f"spark-job.metrics.port={port}")
+    assert result.returncode != 0 and "/metrics/port" in result.stderr, result.stderr
+
+
+def test_chart_refuses_job_metrics_bind_in_extra_env(run_helm: Helm) -> None:
+    result = run_helm(
+        "template", "x", str(CHART),
+        "--set", "spark-job.extraEnv[0].name=JOB_METRICS_BIND", "--set", "spark-job.extraEnv[0].value=0.0.0.0:1",
+    )  # fmt: skip
+    assert result.returncode != 0 and "JOB_METRICS_BIND" in result.stderr and "metrics.port" in result.stderr
+
+
 def test_job_env_leaves_master_and_local_ip_to_the_operator(manifests: list[Manifest]) -> None:
     spec = sparkapp(manifests)["spec"]
     for role in ("driver", "executor"):

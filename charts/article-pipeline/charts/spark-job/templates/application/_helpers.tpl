@@ -58,6 +58,18 @@ would rerun an available-now run forever.
 {{- if eq (toString .name) "_SPARK_AUTH_SECRET" }}
 {{- fail "extraEnv _SPARK_AUTH_SECRET is refused: Spark generates the authentication secret per application and passes it to the executors itself (spark.authenticate)" }}
 {{- end }}
+{{- if eq (toString .name) "JOB_METRICS_BIND" }}
+{{- fail "extraEnv JOB_METRICS_BIND is refused: the chart sets it on the driver from metrics.enabled and metrics.port (the port its annotations, NetworkPolicy and PodMonitor name)" }}
+{{- end }}
+{{- end -}}
+{{- if .Values.metrics.enabled }}
+{{- $ports := include "spark-job.application.ports" . | fromYaml }}
+{{- $names := dict "driverRpc" "spark.driver.port" "driverBlockManager" "spark.driver.blockManager.port" "ui" "spark.ui.port" }}
+{{- range $name, $key := $names }}
+{{- if eq (toString (index $ports $name)) (toString $.Values.metrics.port) }}
+{{- fail (printf "metrics.port=%v is Spark's %s on the driver: choose another port for the job's metrics" $.Values.metrics.port $key) }}
+{{- end }}
+{{- end }}
 {{- end -}}
 {{- if and (eq .Values.restartPolicy.type "Always") (eq .Values.job.triggerInterval "available-now") }}
 {{- fail "restartPolicy.type=Always resubmits a driver that exited 0 at once: an available-now run would drain in a loop. Use OnFailure (the default)" }}
@@ -221,6 +233,19 @@ spec:
       terminationMessagePolicy: FallbackToLogsOnError
       env:
         {{- include "spark-job.application.env" $root | nindent 8 }}
+        {{- if and $driver $v.metrics.enabled }}
+        # The job's own Prometheus metrics (jobs/job_metrics.py), on every interface of the pod:
+        # the driver pod's annotations, the PodMonitor and the NetworkPolicy name this port.
+        - name: JOB_METRICS_BIND
+          value: {{ printf "0.0.0.0:%v" $v.metrics.port | quote }}
+        {{- end }}
+      {{- if and $driver $v.metrics.enabled }}
+      # spark-submit adds its own ports (driver-rpc-port, blockmanager, spark-ui) to these.
+      ports:
+        - name: job-metrics
+          containerPort: {{ $v.metrics.port }}
+          protocol: TCP
+      {{- end }}
       securityContext:
         {{- toYaml $v.securityContext | nindent 8 }}
       volumeMounts:
