@@ -107,5 +107,9 @@ chart-docs: ## write the charts' README.md value tables from the values.yaml `# 
 chart-lint: $(STAMP) k8s-tools ## kube-score v1.20.0 + checkov 3.3.30 (pinned, cached) on the chart's defaults and each ci/ render
 	$(BIN)/python -m ops.chart_lint --helm $(HELM)
 
+.PHONY: rules-test
+rules-test: $(STAMP) k8s-tools ## promtool 3.16.0 (pinned, cached) check + unit tests (tests/chart/rules/) of the chart's alerts
+	$(BIN)/pytest -q -m chart tests/chart/article-pipeline/test_article_pipeline_rules.py
+
 # Kubernetes: kind cluster, images, Spark Operator, the chart.
 include mk/kind.mk
