@@ -19,9 +19,10 @@ from common.settings import AwsSettings
 from ops.processes import start_moto, stop_all
 
 TESTS = Path(__file__).parent
-# Fast tiers first; the kind tier last, so image builds started in the background (.ci/run) have
-# the longest time to finish and a failure in a quick tier shows within minutes.
-TIER_ORDER = ("unit", "chart", "integration", "e2e", "images", "kind")
+# Fast tiers first, then the chart tier, whose Go-built linters (.ci/run builds them in the
+# background, minutes when cold) are ready by then; the kind tier last, so the image builds started
+# in the background have the longest time to finish.
+TIER_ORDER = ("unit", "integration", "e2e", "chart", "images", "kind")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
