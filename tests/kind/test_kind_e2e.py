@@ -194,9 +194,17 @@ def executors_elsewhere(nodes: list[dict[str, Any]]) -> dict[str, Any]:
 
     def placed() -> dict[str, Any] | None:
         driver = driver_pod()
+        if not driver:
+            return None
         selector = f"spark-role=executor,sparkoperator.k8s.io/app-name={APP}"
-        executors = [e for e in get_json("pods", "-l", selector)["items"] if not e["metadata"].get("deletionTimestamp")]
-        if not driver or not driver["spec"].get("nodeName") or not executors:
+        # this driver's executors (they are owned by its pod), not those of a driver killed before
+        executors = [
+            e
+            for e in get_json("pods", "-l", selector)["items"]
+            if any(o.get("uid") == driver["metadata"]["uid"] for o in e["metadata"].get("ownerReferences", []))
+            and not e["metadata"].get("deletionTimestamp")
+        ]
+        if not driver["spec"].get("nodeName") or not executors:
             return None
         if not all(e["spec"].get("nodeName") for e in executors):
             return None
