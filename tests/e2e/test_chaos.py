@@ -29,7 +29,7 @@ from pipeline_testing import REPO, job_settings, processes_with_state_dir, wait_
 
 from common.settings import AwsSettings
 from ops.outputs import read_output
-from ops.processes import free_port
+from ops.processes import free_port, port_open
 from ops.reconcile import reconcile
 
 pytestmark = pytest.mark.e2e
@@ -96,6 +96,8 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
 
         def rows_flowing() -> bool:
             alive()
+            if not port_open("127.0.0.1", moto_port):  # make run starts the emulator: nothing to read before it
+                return False
             return read_output(aws, "my-bucket", "enriched_articles").num_rows > 0
 
         def outage(seconds: float) -> None:
