@@ -138,3 +138,26 @@ def test_docs_say_how_the_rules_are_tested() -> None:
     docs = (CHART.parents[1] / "docs" / "operations.md").read_text()
     section = docs.partition("\n## Alerts\n")[2].partition("\n### ")[0]
     assert "promtool" in section and "tests/chart/rules/" in section
+
+
+def test_the_rules_configmap_is_the_prometheusrule_as_a_rules_file(render: Render, default_spec: dict[str, Any]) -> None:
+    """`monitoring.rules.configMap.enabled`: the same groups as a plain rules file for a Prometheus
+    without the Operator (no CRD needed); off by default, and off with the alerts."""
+    name = f"{RELEASE}-alert-rules"
+    assert not [o for o in render() if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name]
+    rules = one(render(sets=("monitoring.rules.configMap.enabled=true",)), "ConfigMap", name)
+    assert yaml.safe_load(rules["data"]["article-pipeline-alerts.yaml"]) == default_spec
+    renamed = one(
+        render(sets=("monitoring.rules.configMap.enabled=true", "monitoring.rules.configMap.key=pipeline.yaml")),
+        "ConfigMap",
+        name,
+    )
+    assert list(renamed["data"]) == ["pipeline.yaml"]
+    off = render(sets=("monitoring.rules.configMap.enabled=true", "monitoring.rules.enabled=false"))
+    assert not [o for o in off if o["kind"] == "ConfigMap" and o["metadata"]["name"] == name]
+
+
+def test_the_kind_values_ship_the_rules_file_make_prometheus_loads(render: Render) -> None:
+    kind = next(p for p in CI_VALUES if p.name == "kind-values.yaml")
+    """scripts/kind/prometheus.sh copies `<release>-alert-rules` into the kind cluster's Prometheus."""
+    one(render(kind), "ConfigMap", f"{RELEASE}-alert-rules")
