@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLUSTER ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help venv jars run test test-unit lint inspect reconcile status reset bench podman-setup base-image images images-test
+.PHONY: help venv jars run test test-unit lint inspect reconcile status report reset bench podman-setup base-image images images-test
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ reconcile: $(STAMP) ## published = enriched + quarantined, no duplicates (exit 1
 
 status: $(STAMP) ## one screen: health, shards, lag, latest batches, rows in each output
 	$(BIN)/python -m ops.status
+
+# The dashboard's main panels without Grafana (ops/report/), from the endpoints `make run` serves;
+# REPORT_ARGS="--help" lists the options, e.g. REPORT_ARGS="--for 60s --every 1s".
+REPORT_ARGS ?=
+report: $(STAMP) ## record the job's and publisher's /metrics (every 2 s, 2 min) -> PNG, HTML, JSON in STATE_DIR/report/
+	$(BIN)/python -m ops.report $(REPORT_ARGS)
 
 STATE_DIR ?= .state
 reset: ## remove local state ($$STATE_DIR, default .state/): checkpoints, shard-position logs, logs
