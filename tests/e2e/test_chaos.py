@@ -22,6 +22,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from fault_proxy import FaultProxy
@@ -34,7 +35,8 @@ from ops.reconcile import reconcile
 
 pytestmark = pytest.mark.e2e
 
-PUBLISH_COUNT = 6000
+# 4 minutes at 50/s: the outages (70 s) meet traffic even when the first batch is slow (a busy machine)
+PUBLISH_COUNT = 12_000
 OUTAGE_EVENTS = {"kinesis_retry", "batch_slow", "outage_retry", "outage_recovered", "query_restarted"}
 
 
@@ -73,7 +75,7 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
         "STATE_DIR": str(state_dir),
         "AWS_ENDPOINT_URL": moto,
         "AWS_ENDPOINT_URL_S3": proxy.url,
-        "PUBLISHER_BIND": f"127.0.0.1:{free_port()}",
+        "PUBLISHER_BIND": (publisher := f"127.0.0.1:{free_port()}"),
         "PUBLISH_RATE": "50",
         "PUBLISH_COUNT": str(PUBLISH_COUNT),
         "TRIGGER_INTERVAL": "2 seconds",
@@ -125,6 +127,9 @@ def test_outages_lose_nothing_and_the_job_never_exits(tmp_path: Path, monkeypatc
             windows[f"S3 {mode} 20 s"] = (began, time.time())
             print(f"chaos: S3 {mode} {began:.0f} - {time.time():.0f}")
             alive()
+        with urlopen(f"http://{publisher}/health", timeout=10) as health:
+            # otherwise the last outages met no new articles, and the job had nothing to write through them
+            assert not json.load(health)["done"], "the publisher finished before the outages ended"
 
         def all_published_and_reconciled() -> bool:
             alive()
