@@ -140,7 +140,9 @@ def test_docs_say_how_the_rules_are_tested() -> None:
     assert "promtool" in section and "tests/chart/rules/" in section
 
 
-def test_the_rules_configmap_is_the_prometheusrule_as_a_rules_file(render: Render, default_spec: dict[str, Any]) -> None:
+def test_the_rules_configmap_is_the_prometheusrule_as_a_rules_file(
+    render: Render, default_spec: dict[str, Any]
+) -> None:
     """`monitoring.rules.configMap.enabled`: the same groups as a plain rules file for a Prometheus
     without the Operator (no CRD needed); off by default, and off with the alerts."""
     name = f"{RELEASE}-alert-rules"
