@@ -14,6 +14,7 @@ class PublisherMetrics:
     failed: Counter
     put_latency: Histogram
     buffered: Gauge
+    http_responses: Counter
 
     @classmethod
     def create(cls) -> PublisherMetrics:
@@ -31,6 +32,12 @@ class PublisherMetrics:
                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             ),
             buffered=Gauge("articles_buffered", "Articles generated and waiting to be published", registry=registry),
+            http_responses=Counter(
+                "publisher_http_responses",
+                "HTTP responses of the publisher's API by method, route (URL rule) and status code",
+                ("method", "route", "code"),
+                registry=registry,
+            ),
         )
 
     def observe_call(self, seconds: float, accepted: int, failed: int) -> None:
