@@ -54,7 +54,7 @@ JOB_ALERTS = {
     "ArticlePipelineWatermarkDrops",
     "ArticlePipelineOutage",
 }
-PUBLISHER_ALERTS = {"ArticlePipelinePublisherFailing"}
+PUBLISHER_ALERTS = {"ArticlePipelinePublisherFailing", "ArticlePipelinePublisherErrors"}
 # Prometheus' duration (model.ParseDuration), as the PrometheusRule CRD checks `for`.
 DURATION = re.compile(r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
 
@@ -156,7 +156,7 @@ def test_the_sources_define_the_metrics_read_here() -> None:
     assert {"articles_published_total", "article_records_failed_total", "put_records_seconds_bucket"} <= (
         publisher_metrics()
     )
-    assert {"articles_buffered", "article_records_throttled"} <= publisher_metrics()
+    assert {"articles_buffered", "article_records_throttled", "publisher_http_responses_total"} <= publisher_metrics()
 
 
 def test_metric_names_of_an_expression() -> None:
@@ -368,6 +368,7 @@ def test_thresholds_are_values(render: Render, tmp_path: Path) -> None:
                         "kinesisLag": {"thresholdSeconds": 30, "for": "2m", "severity": "critical"},
                         "quarantine": {"share": 0.2, "window": "30m"},
                         "publisherFailures": {"share": 0.5},
+                        "publisherErrors": {"share": 0.25, "window": "10m", "for": "15m", "severity": "critical"},
                         "watermarkDrops": {"window": "1h"},
                         "outage": {"for": "30s"},
                         "jobDown": {"for": "20m"},
@@ -384,6 +385,9 @@ def test_thresholds_are_values(render: Render, tmp_path: Path) -> None:
     assert got["ArticlePipelineQuarantineRateHigh"]["expr"].endswith("> 0.2")
     assert "[30m]" in got["ArticlePipelineQuarantineRateHigh"]["expr"]
     assert got["ArticlePipelinePublisherFailing"]["expr"].endswith("> 0.5")
+    errors = got["ArticlePipelinePublisherErrors"]
+    assert errors["expr"].endswith("> 0.25") and errors["expr"].count("[10m]") == 2
+    assert errors["for"] == "15m" and errors["labels"]["severity"] == "critical"
     assert "[1h]" in got["ArticlePipelineWatermarkDrops"]["expr"]
     assert got["ArticlePipelineOutage"]["for"] == "30s"
     assert got["ArticlePipelineJobNotRunning"]["for"] == "20m"
@@ -441,6 +445,7 @@ def test_an_unknown_trigger_unit_is_refused(run_helm: Helm) -> None:
         ("monitoring.rules.kinesisLag.for=5 minutes", "/monitoring/rules/kinesisLag/for"),
         ("monitoring.rules.quarantine.share=5", "/monitoring/rules/quarantine/share"),
         ("monitoring.rules.outage.severity=page", "/monitoring/rules/outage/severity"),
+        ("monitoring.rules.publisherErrors.window=5 minutes", "/monitoring/rules/publisherErrors/window"),
         ("monitoring.rules.runbookUrl=docs/operations.md", "/monitoring/rules/runbookUrl"),
         ("monitoring.podMonitor.interval=often", "/monitoring/podMonitor/interval"),
         ("monitoring.dashboard.colour=blue", "colour"),

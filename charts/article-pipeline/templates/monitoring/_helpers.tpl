@@ -211,6 +211,20 @@ groups:
           {{- include "article-pipeline.monitoring.annotations" (dict "root" . "alert" "ArticlePipelinePublisherFailing"
               "summary" `Kinesis refuses {{ $value | humanizePercentage }} of the publisher's records`
               "description" (printf `In {{ $labels.namespace }}, {{ $value | humanizePercentage }} of the records the publisher sent over %s failed (PutRecords refused them or the call failed; they are retried and stay buffered): Kinesis is unreachable, throttling, or refusing the stream.` $c.window)) | nindent 10 }}
+      {{- $c = $r.publisherErrors }}
+      - alert: ArticlePipelinePublisherErrors
+        expr: |-
+          sum by (namespace, route) (rate(publisher_http_responses_total{ {{- $pubSeries -}} ,code=~"5.."}[{{ $c.window }}]))
+          /
+          sum by (namespace, route) (rate(publisher_http_responses_total{ {{- $pubSeries -}} }[{{ $c.window }}]))
+          > {{ $c.share }}
+        for: {{ $c.for }}
+        labels:
+          {{- include "article-pipeline.monitoring.alertLabels" (dict "root" . "severity" $c.severity) | nindent 10 }}
+        annotations:
+          {{- include "article-pipeline.monitoring.annotations" (dict "root" . "alert" "ArticlePipelinePublisherErrors"
+              "summary" `The publisher answers {{ $value | humanizePercentage }} of its {{ $labels.route }} requests with a 5xx`
+              "description" (printf `In {{ $labels.namespace }}, {{ $value | humanizePercentage }} of the publisher's answers on {{ $labels.route }} over %s were 5xx (more than %v): 503 from POST /articles when Kinesis did not store the articles or the token file holds no valid token, 503 from /health when Kinesis is unreachable or publishing stalls (the pod is not ready), 500 from a bug (its traceback is in the log). publisher_http_responses_total says which code.` $c.window (toString $c.share))) | nindent 10 }}
   {{- end }}
 {{- end }}
 {{- end -}}
