@@ -1,5 +1,6 @@
 # images/go-build.sh - sourced by the prepare.sh of the images whose binary is built from a Go
-# module (spark-operator, kube-router-np): one way to build a static, reproducible binary and
+# module (spark-operator, kube-router-np; prometheus through its versions.sh, which
+# scripts/lint/install-promtool.sh uses too): one way to build a static, reproducible binary and
 # to skip the build when its inputs have not changed.
 # shellcheck shell=bash
 

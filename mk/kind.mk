@@ -89,7 +89,7 @@ kind-up: engine-check | $(K8S_TOOLS) ## Create the kind cluster (control plane +
 kind-node-image: engine-check ## Build the kind node image from source unless it exists (with Docker and a registry: the stock kindest/node)
 	KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) bash $(KIND_CLUSTER_SH) image
 
-kind-images: engine-check images kind-node-image operator-image localstack-image netpol-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
+kind-images: engine-check images kind-node-image operator-image localstack-image netpol-image prometheus-image ## Build every image the kind loop needs (cached; .ci/run runs it in the background)
 
 kind-load: engine-check ## Load the publisher and spark-job images (their content tags) into kind (docker or podman)
 	@$(KIND_ENV) bash scripts/kind/load-image.sh $(K8S_LOAD_IMAGES)
@@ -103,6 +103,10 @@ localstack-image: engine-check ## Build the LocalStack 4.14.0 image from PyPI un
 .PHONY: netpol-image
 netpol-image: engine-check ## Build kube-router (NetworkPolicy only, images/kube-router-np/) from source unless up to date (cached; kind-up installs it on the local node image)
 	@CONTAINER_ENGINE=$(ENGINE) bash scripts/build-image.sh kube-router-np
+
+.PHONY: prometheus-image
+prometheus-image: engine-check ## Build the Prometheus 3.16.0 server (images/prometheus/, the promtool pin) from source unless up to date (cached)
+	@CONTAINER_ENGINE=$(ENGINE) bash scripts/build-image.sh prometheus
 
 operator: engine-check operator-image | $(K8S_TOOLS) ## Install the Spark Operator (own release, chart from its Go module, watching $(NAMESPACE))
 	@$(KIND_ENV) bash scripts/kind/load-image.sh $(SPARK_OPERATOR_IMAGE)

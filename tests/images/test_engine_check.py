@@ -28,6 +28,7 @@ TARGETS_NEEDING_AN_ENGINE = [
     "operator-image",
     "localstack-image",
     "netpol-image",
+    "prometheus-image",
     "kind-load",
     "operator",
     "deploy",
