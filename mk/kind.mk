@@ -147,6 +147,15 @@ logs: | $(K8S_TOOLS) ## Pods, the SparkApplication, and recent logs of the publi
 	-$(KUBECTL_IN_CONTEXT) -n $(NAMESPACE) logs $(RELEASE)-spark-job-driver -c spark-kubernetes-driver --tail=100
 	-$(KUBECTL_IN_CONTEXT) -n $(NAMESPACE) logs deploy/$(RELEASE)-localstack --tail=30
 
+# A Prometheus server on the cluster (namespace monitoring, scripts/kind/prometheus/): scrapes the
+# release by its pods' annotations, evaluates the release's alerts (its <release>-alert-rules ConfigMap).
+.PHONY: prometheus prometheus-down
+prometheus: engine-check prometheus-image | $(K8S_TOOLS) ## Run Prometheus on kind: scrape the release, evaluate its alerts (again after a deploy that changes them)
+	@$(KIND_ENV) $(CLUSTER_ENV) bash scripts/kind/prometheus.sh up
+
+prometheus-down: | $(K8S_TOOLS) ## Remove the Prometheus of `make prometheus`
+	@$(CLUSTER_ENV) bash scripts/kind/prometheus.sh down
+
 undeploy: | $(K8S_TOOLS) ## Reset: uninstall (waiting for every object), delete the release's PVCs (kept ones too) and wait for its pods to go
 	$(CLUSTER_ENV) bash scripts/kind/undeploy.sh
 

@@ -29,6 +29,7 @@ TARGETS_NEEDING_AN_ENGINE = [
     "localstack-image",
     "netpol-image",
     "prometheus-image",
+    "prometheus",
     "kind-load",
     "operator",
     "deploy",

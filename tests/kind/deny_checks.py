@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import subprocess
 import tempfile
 import time
 import urllib.request
@@ -32,10 +31,11 @@ from kind_testing import (
     Report,
     app_state,
     driver_pod,
-    free_port,
     get_json,
     http_status,
+    json_at,
     kubectl,
+    port_forward,
     rows_batches,
     run,
     wait_for,
@@ -180,15 +180,7 @@ def ui_kill_changes_nothing(report: Report) -> None:
     pod = driver_pod()
     assert pod is not None
     uid = pod["metadata"]["uid"]
-    port = free_port()
-    forward = subprocess.Popen(
-        [KUBECTL, "--context", CONTEXT, "-n", NAMESPACE, "port-forward", "--address", "127.0.0.1",
-         f"pod/{DRIVER}", f"{port}:{driver_ports(pod)['spark-ui']}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    ui = f"http://127.0.0.1:{port}"
-    try:
+    with port_forward(f"pod/{DRIVER}", driver_ports(pod)["spark-ui"]) as ui:
         wait_for(
             lambda: http_status(f"{ui}/api/v1/applications") == 200, 120, "the driver UI through a port-forward", 2
         )
@@ -211,20 +203,12 @@ def ui_kill_changes_nothing(report: Report) -> None:
             return status if "RUNNING" not in status.values() else None
 
         outcome = wait_for(finished, 300, f"jobs {killed} to finish", 2)
-    finally:
-        forward.terminate()
-        forward.wait(timeout=30)
     report.record("UI kill requests: jobs and how they ended", outcome)
     assert set(outcome.values()) == {"SUCCEEDED"}, f"a job ended otherwise after the UI kill request: {outcome}"
     wait_for(lambda: len(rows_batches(uid)) > batches_before, 300, "batches with rows after the kill request", 3)
     assert app_state() == "RUNNING"
     log = kubectl("logs", DRIVER, "-c", "spark-kubernetes-driver")
     assert "killed via Web UI" not in log, "the driver log shows a job killed through the UI"
-
-
-def json_at(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
 
 
 def publisher_restarts() -> int:

@@ -173,3 +173,35 @@ def http_status(url: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def json_at(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+@contextlib.contextmanager
+def port_forward(target: str, remote_port: int, namespace: str = NAMESPACE) -> Iterator[str]:
+    """`kubectl port-forward` of `target` (`pod/...`, `svc/...`) to a free 127.0.0.1 port while the
+    block runs; yields its base URL, http://127.0.0.1:<port>."""
+    port = free_port()
+    forward = subprocess.Popen(
+        [KUBECTL, "--context", CONTEXT, "-n", namespace, "port-forward", "--address", "127.0.0.1",
+         target, f"{port}:{remote_port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        forward.terminate()
+        forward.wait(timeout=30)
+
+
+def signal_java(signal: str) -> None:
+    """Send `signal` (KILL, STOP, CONT) to the driver container's JVM (not PID 1 nor the Python driver)."""
+    command = (
+        'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = java ] '
+        f'&& kill -{signal} "${{d#/proc/}}"; done; true'
+    )
+    kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", command, timeout=60)

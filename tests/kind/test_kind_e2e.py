@@ -10,6 +10,9 @@
     kubectl logs <app>-driver         "batch_completed" lines
     kubectl port-forward svc/<pub>    GET /health = 200 (and `make health`)
     helm test                         the chart's test pod passes
+    make prometheus                   a Prometheus built from source scrapes the release: the Kinesis lag of
+                                      every shard, counters rising; the staleness alert fires while the
+                                      driver's JVM is frozen and resolves once it runs again
     deny by default                   pods outside the release (its namespace, another) are refused by
                                       the driver's UI/RPC/block-manager ports, LocalStack, the publisher;
                                       allowed peers connect; a UI kill request leaves the jobs running;
@@ -62,16 +65,18 @@ from kind_testing import (
     app_state,
     app_status,
     driver_pod,
-    free_port,
     get_json,
     helm,
     http_status,
     kubectl,
     make,
+    port_forward,
     rows_batches,
     run,
+    signal_java,
     wait_for,
 )
+from prometheus_checks import prometheus_sees_the_release, staleness_alert_fires_and_resolves
 
 
 def node_image_prerequisites_missing() -> str | None:
@@ -106,7 +111,6 @@ KILLS = ("delete", "force-delete", "kill-9", "sigterm", "force-delete", "kill-9"
 # the kills outnumber a finite count such as 5, which would leave the application FAILED; the chart's
 # `unlimited` keeps it RUNNING.
 FINITE_LIFETIME_RETRIES = 5
-JAVA_KILL = 'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = java ] && kill -9 "${d#/proc/}"; done; true'
 
 
 def kill_driver(method: str) -> None:
@@ -117,7 +121,7 @@ def kill_driver(method: str) -> None:
     elif method == "sigterm":  # tini (PID 1) passes it to the driver JVM
         kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", "kill -TERM 1", timeout=60)
     else:
-        kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", JAVA_KILL, timeout=60)
+        signal_java("KILL")
 
 
 def exit_code_of(uid: str, seconds: float = 30) -> int | None:
@@ -447,28 +451,8 @@ def _loop(report: Report, aws: Any) -> None:
         report.say(f"driver log: {json.dumps(progress[-1])[:300]}")
 
     with report.step("kubectl port-forward to the publisher's /health answers 200"):
-        port = free_port()
-        forward = subprocess.Popen(
-            [
-                KUBECTL,
-                "--context",
-                CONTEXT,
-                "-n",
-                NAMESPACE,
-                "port-forward",
-                "--address",
-                "127.0.0.1",
-                f"svc/{PUBLISHER}",
-                f"{port}:8000",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_for(lambda: http_status(f"http://127.0.0.1:{port}/health") == 200, 120, "/health = 200", 2)
-        finally:
-            forward.terminate()
-            forward.wait(timeout=30)
+        with port_forward(f"svc/{PUBLISHER}", 8000) as publisher:
+            wait_for(lambda: http_status(f"{publisher}/health") == 200, 120, "/health = 200", 2)
         make("health", timeout=180)
 
     with report.step("helm test passes"):
@@ -486,6 +470,12 @@ def _loop(report: Report, aws: Any) -> None:
 
     with report.step("stalled connections leave the publisher's probes alone"):
         stalled_clients_leave_probes_alone(report)
+
+    with report.step("a live Prometheus (make prometheus): lag of every shard, counters rising"):
+        prometheus_sees_the_release(report, aws)
+
+    with report.step("the staleness alert fires while the job is frozen and resolves when it is back"):
+        staleness_alert_fires_and_resolves(report)
 
     with report.step(f"driver killed {len(KILLS)} times: resubmitted each time, every article exactly once"):
         attempts_before = app_status()["executionAttempts"]
