@@ -1,19 +1,24 @@
 """boto3 clients built the same way everywhere, and the AWS error handling every caller shares.
 
 Credentials always come from the standard chain (environment, profile, IRSA web identity);
-no code passes keys. When an endpoint is set (moto, LocalStack) S3 uses path-style
-addressing; against real AWS it uses the default virtual-hosted style.
+no code passes keys. With a Kinesis role (``KINESIS_ROLE_ARN``, a stream in another account)
+Kinesis clients use that role's credentials from STS AssumeRole, taken with the chain's and
+refreshed by botocore before they expire; S3 always uses the chain's own. When an endpoint is
+set (moto, LocalStack) S3 uses path-style addressing; against real AWS it uses the default
+virtual-hosted style.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from common.settings import AwsSettings
+from common.settings import AwsSettings, KinesisRole
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_s3 import S3Client
 
@@ -26,6 +31,7 @@ RETRYABLE_CODES = THROTTLE_CODES | {
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "KMSThrottlingException",
+    "Throttling",  # STS (AssumeRole for a Kinesis role)
 }
 
 S3_SCHEME = "s3://"
@@ -55,8 +61,73 @@ def client(service: Literal["kinesis", "s3"], aws: AwsSettings, **config_overrid
     if service == "s3" and endpoint:
         options["s3"] = {"addressing_style": "path"}
     options.update(config_overrides)
-    session = boto3.session.Session()
+    if service == "kinesis" and aws.kinesis_role is not None:
+        session = boto3.session.Session(
+            botocore_session=_session_with(role_credentials(aws.kinesis_role, aws.region, aws.endpoint_for("sts")))
+        )
+    else:
+        session = boto3.session.Session()
     return session.client(service, region_name=aws.region, endpoint_url=endpoint, config=Config(**options))
+
+
+@functools.lru_cache(maxsize=8)
+def role_credentials(role: KinesisRole, region: str, sts_endpoint: str | None) -> Credentials:
+    """Credentials of ``role``, from STS AssumeRole on first use, refreshed by botocore before they expire.
+
+    One per process, role, region and STS endpoint (every Kinesis client built with them shares it: a
+    Spark worker or the publisher calls AssumeRole about once per ``role.duration_seconds``, not
+    per client or batch). botocore refreshes 15 minutes before the expiry without blocking (a
+    failure is logged and the current credentials stay in use), and blocks from 10 minutes before.
+    AssumeRole is signed with the standard chain's credentials (environment, profile, IRSA) and
+    sent to ``sts_endpoint`` (``AwsSettings.endpoint_for("sts")``), else the STS endpoint of ``region``.
+    """
+    import botocore.session
+    from botocore.config import Config
+    from botocore.credentials import DeferredRefreshableCredentials
+
+    request: dict[str, Any] = {
+        "RoleArn": role.arn,
+        "RoleSessionName": role.session_name,
+        "DurationSeconds": role.duration_seconds,
+    }
+    if role.external_id is not None:
+        request["ExternalId"] = role.external_id
+    sts: Any = None  # created on the first AssumeRole; botocore calls refreshes one at a time
+
+    def assume_role() -> dict[str, Any]:
+        nonlocal sts
+        if sts is None:
+            sts = botocore.session.get_session().create_client(  # signs with the standard chain's credentials
+                "sts",
+                region_name=region,
+                endpoint_url=sts_endpoint,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10),
+            )
+        credentials = sts.assume_role(**request)["Credentials"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    return DeferredRefreshableCredentials(refresh_using=assume_role, method="assume-role")
+
+
+def _session_with(credentials: Credentials) -> Any:
+    """A botocore session whose clients sign with ``credentials`` (its only credential provider)."""
+    import botocore.session
+    from botocore.credentials import CredentialProvider, CredentialResolver
+
+    class Given(CredentialProvider):
+        METHOD = credentials.method
+
+        def load(self) -> Credentials:
+            return credentials
+
+    session = botocore.session.get_session()
+    session.register_component("credential_provider", CredentialResolver([Given()]))
+    return session
 
 
 def error_code(error: BaseException) -> str:

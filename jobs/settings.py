@@ -127,6 +127,15 @@ class JobSettings:
         endpoint = self.aws.endpoint_for("kinesis")
         if endpoint:
             options["endpointUrl"] = endpoint
+        role = self.aws.kinesis_role
+        if role is not None:
+            # The executors build their Kinesis clients from these options, not from their environment.
+            options.update(roleArn=role.arn, roleSessionName=role.session_name)
+            if role.external_id is not None:
+                options["roleExternalId"] = role.external_id
+            sts_endpoint = self.aws.endpoint_for("sts")
+            if sts_endpoint:
+                options["stsEndpointUrl"] = sts_endpoint
         return options
 
     def table_path(self, table: str) -> str:
@@ -149,7 +158,7 @@ class JobSettings:
     def read(cls, env: PipelineEnv) -> JobSettings:
         trigger = Trigger.parse("TRIGGER_INTERVAL", env.string("TRIGGER_INTERVAL", "5 seconds"))
         return cls(
-            aws=env.aws(),
+            aws=env.aws("job"),
             stream_name=env.stream_name(),
             bucket_name=env.bucket_name(),
             checkpoint_location=checkpoint_location(env),

@@ -38,7 +38,7 @@ def show(title: str, arrow: Any, query: str) -> None:
 def main() -> int:
     try:
         env = PipelineEnv(apply_local_defaults())
-        aws, bucket, rows = env.aws(), env.bucket_name(), OpsSettings.read(env).inspect_rows
+        aws, bucket, rows = env.aws("ops"), env.bucket_name(), OpsSettings.read(env).inspect_rows
     except SettingError as error:
         print(f"inspect: invalid setting: {error}", file=sys.stderr)
         return 2

@@ -69,7 +69,7 @@ class PublisherSettings:
             raise SettingError(f"PUBLISHER_SEED must be an integer, got {seed!r}")
         token, token_file = api_token(env)
         return cls(
-            aws=env.aws(),
+            aws=env.aws("publisher"),
             stream_name=env.stream_name(),
             bucket_name=env.bucket_name(),
             shard_count=env.integer("KINESIS_SHARD_COUNT", 2, minimum=1),

@@ -12,6 +12,9 @@ In front of Kinesis (``AWS_ENDPOINT_URL``), ``actions`` limits the faults to som
 ``X-Amz-Target`` header), and the mode ``"partial"`` answers a ``PutRecords`` the way a
 throttled Kinesis does: the records ``fail_record(data, partition_key)`` picks get
 ``ProvisionedThroughputExceededException``, the others are forwarded and stored.
+
+With ``record=True``, ``seen`` keeps every request (headers and body) in arrival order, e.g. to
+read what a client signed its requests with, or what it sent to STS.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class FaultProxy:
         applies_to: Callable[[str, str], bool] = lambda _method, _path: True,
         actions: Collection[str] = (),
         fail_record: Callable[[bytes, str], bool] = lambda _data, _key: True,
+        record: bool = False,
     ) -> None:
         parsed = urlparse(upstream)
         self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
@@ -53,6 +57,8 @@ class FaultProxy:
         self.actions = frozenset(actions)
         self.fail_record = fail_record
         self.requests: Counter[str] = Counter()
+        self.record = record
+        self.seen: list[tuple[dict[str, str], bytes]] = []  # with record: every request's headers and body
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -127,6 +133,8 @@ class FaultProxy:
                 mode = proxy.mode if applies else "pass"
                 with proxy._lock:
                     proxy.requests[mode] += 1
+                    if proxy.record:
+                        proxy.seen.append((dict(self.headers.items()), body))
                     status, code, message = proxy._rng.choice(_ERRORS)
                 if mode == "error":
                     payload = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()

@@ -37,6 +37,26 @@ def create_stream(kinesis: Any, name: str, shards: int) -> list[str]:
     return [shard["ShardId"] for shard in kinesis.list_shards(StreamName=name)["Shards"]]
 
 
+def as_role(endpoint: str, role_arn: str, service: str = "kinesis") -> Any:
+    """A boto3 client of ``service`` signed with ``role_arn``'s credentials from the emulator's STS AssumeRole.
+
+    Made with boto3 alone, not the code under test. moto answers it in the role's account (a stream
+    created with it is not in the tests' own account, 123456789012), as AWS would.
+    """
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="test-setup")["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
 def pinned_pyspark() -> str:
     """The pyspark version pyproject.toml pins for the job (what images and charts must carry)."""
     import tomllib

@@ -93,9 +93,9 @@ def call_with_retries(
     Returns
     -------
     What ``call`` returned. Past the deadline, ``KinesisSourceError`` names the deadline (the last
-    error chained). A missing stream or permission raises ``KinesisSourceError`` at once with a
-    message saying what to do; other client errors (``ExpiredIteratorException`` among them) are
-    re-raised unchanged for the caller.
+    error chained). A missing stream or permission, or a refused AssumeRole of the Kinesis role,
+    raises ``KinesisSourceError`` at once with a message saying what to do; other client errors
+    (``ExpiredIteratorException`` among them) are re-raised unchanged for the caller.
     """
     from botocore.exceptions import ClientError, HTTPClientError
     from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -113,6 +113,12 @@ def call_with_retries(
                 raise KinesisSourceError(
                     f"{what}: {error}. The stream or shard does not exist: check KINESIS_STREAM_NAME and "
                     "AWS_REGION, or recreate the stream (a new stream needs a new CHECKPOINT_LOCATION)."
+                ) from error
+            if error.operation_name == "AssumeRole" and code not in RETRYABLE_CODES and status < 500:
+                raise KinesisSourceError(
+                    f"{what}: {error}. Assuming the Kinesis role (roleArn, KINESIS_ROLE_ARN) failed: the job's own "
+                    "credentials need sts:AssumeRole on that role, and the role's trust policy must allow them "
+                    "(with the external id, roleExternalId, if it requires one)."
                 ) from error
             if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
                 raise KinesisSourceError(

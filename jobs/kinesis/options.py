@@ -1,13 +1,15 @@
 """The ``kinesis`` source's options, validated once on the driver (Spark passes them as strings).
 
-Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl``,
-``startingPosition`` (TRIM_HORIZON | LATEST | AT_TIMESTAMP:<epoch seconds or RFC 3339> |
-JSON ``{"shardId-...": {"type": "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog``
-(required: local directory or s3:// prefix), ``maxRecordsPerShard`` (10000),
-``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches),
-``logLevel`` (INFO: the executors' Python logging), ``faultInjection`` (off; e.g.
-``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see ``faults``; the
-``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
+Options (case-insensitive): ``streamName`` (required), ``region``, ``endpointUrl``, ``roleArn``
+with ``roleExternalId``, ``roleSessionName`` (``article-pipeline-job``) and ``stsEndpointUrl``
+(``endpointUrl``): the IAM role Kinesis is called as, assumed with STS (``KINESIS_ROLE_ARN`` and
+its settings; none: the executors' own credentials), ``startingPosition`` (TRIM_HORIZON | LATEST
+| AT_TIMESTAMP:<epoch seconds or RFC 3339> | JSON ``{"shardId-...": {"type":
+"AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog`` (required: local directory or s3://
+prefix), ``maxRecordsPerShard`` (10000), ``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60),
+``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
+``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
+``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
 """
 
 from __future__ import annotations
@@ -20,9 +22,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.env import SettingError
-from common.settings import AwsSettings
+from common.settings import AwsSettings, KinesisRole
 from jobs.kinesis.faults import FaultSpec
 from jobs.kinesis.starting_position import StartingPosition
+
+
+def kinesis_role(lowered: Mapping[str, str]) -> KinesisRole | None:
+    """The role of the options ``roleArn``, ``roleExternalId`` and ``roleSessionName`` (``lowered``: keys in lower case)."""
+
+    def value(name: str) -> str | None:
+        return lowered.get(name.lower(), "").strip() or None
+
+    return KinesisRole.parse(
+        value("roleArn"),
+        value("roleExternalId"),
+        value("roleSessionName"),
+        default_session_name="article-pipeline-job",
+        names=(
+            "kinesis source option 'roleArn'",
+            "kinesis source option 'roleExternalId'",
+            "kinesis source option 'roleSessionName'",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,12 @@ class SourceOptions:
         starting = StartingPosition.parse("startingPosition", lowered.get("startingposition", "TRIM_HORIZON"))
         return cls(
             stream_name=required("streamName"),
-            aws=AwsSettings(region=lowered.get("region", "us-east-1"), endpoint_url=lowered.get("endpointurl") or None),
+            aws=AwsSettings(
+                region=lowered.get("region", "us-east-1"),
+                endpoint_url=lowered.get("endpointurl") or None,
+                sts_endpoint_url=lowered.get("stsendpointurl") or None,
+                kinesis_role=kinesis_role(lowered),
+            ),
             starting_position=starting,
             position_log=required("positionLog"),
             max_records_per_shard=number("maxRecordsPerShard", 10_000, int),

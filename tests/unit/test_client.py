@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from fake_kinesis import FakeClock, throttled
 
 from jobs.kinesis.client import BASE_BACKOFF_SECONDS, KinesisClient, KinesisSourceError, call_with_retries
+from jobs.kinesis.faults import client_error
 
 pytestmark = pytest.mark.unit
 
@@ -92,6 +93,33 @@ def test_missing_stream_or_permission_fails_at_once_with_what_to_do(code: str, m
     with pytest.raises(KinesisSourceError, match=message):
         call_with_retries(call, what="GetRecords s", deadline_seconds=10, sleep=clock.sleep, clock=clock)
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "InvalidClientTokenId", "RegionDisabledException"])
+def test_a_refused_assume_role_fails_at_once_naming_the_role_setting(code: str) -> None:
+    """botocore raises STS's error from the Kinesis call whose signing needed the role's credentials."""
+    clock = FakeClock()
+
+    def call() -> None:
+        raise client_error(code, "not authorized to perform sts:AssumeRole", 403, "AssumeRole")
+
+    with pytest.raises(KinesisSourceError, match=r"KINESIS_ROLE_ARN\) failed: .*sts:AssumeRole on that role"):
+        call_with_retries(call, what="ListShards s", deadline_seconds=10, sleep=clock.sleep, clock=clock)
+    assert clock.sleeps == []
+
+
+def test_a_throttled_assume_role_is_retried() -> None:
+    clock = FakeClock()
+    outcomes: list[Any] = [client_error("Throttling", "Rate exceeded", 400, "AssumeRole"), "ok"]
+
+    def call() -> Any:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert call_with_retries(call, what="x", deadline_seconds=10, sleep=clock.sleep, clock=clock) == "ok"
+    assert len(clock.sleeps) == 1
 
 
 def test_other_client_errors_are_not_retried() -> None:
