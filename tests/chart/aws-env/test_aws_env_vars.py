@@ -136,3 +136,55 @@ def test_own_endpoint_without_localstack_gets_no_keys(render: Render) -> None:
     for name, env in envs.items():
         assert env["AWS_ENDPOINT_URL"] == "http://emulator:4566", name
         assert not set(STATIC_KEYS) & set(env), name
+
+
+ROLE_ARN = "arn:aws:iam::111122223333:role/streams/article-reader"
+ROLE_VARS = {"KINESIS_ROLE_ARN", "KINESIS_ROLE_EXTERNAL_ID", "KINESIS_ROLE_SESSION_NAME"}
+
+
+def test_no_kinesis_role_by_default(render: Render) -> None:
+    for name, env in aws_envs(render(sets=("localstack.enabled=false",))).items():
+        assert not ROLE_VARS & set(env), name
+
+
+def test_kinesis_role_reaches_every_aws_container(render: Render) -> None:
+    """The publisher, the job's driver and executors, their init containers and the `helm test` pod
+    all read the stream as the role (the job's executors also get it in the source's options)."""
+    envs = aws_envs(
+        render(
+            sets=(
+                "localstack.enabled=false",
+                f"global.aws.kinesisRoleArn={ROLE_ARN}",
+                "global.aws.kinesisRoleExternalId=pipeline-7f3a",
+            )
+        )
+    )
+    assert len(envs) == AWS_CONTAINERS, sorted(envs)
+    for name, env in envs.items():
+        assert env["KINESIS_ROLE_ARN"] == ROLE_ARN and env["KINESIS_ROLE_EXTERNAL_ID"] == "pipeline-7f3a", name
+        assert "KINESIS_ROLE_SESSION_NAME" not in env, f"{name}: each component names its own session"
+    only_arn = aws_envs(render(sets=("localstack.enabled=false", f"global.aws.kinesisRoleArn={ROLE_ARN}")))
+    for name, env in only_arn.items():
+        assert env["KINESIS_ROLE_ARN"] == ROLE_ARN and "KINESIS_ROLE_EXTERNAL_ID" not in env, name
+
+
+def test_an_external_id_without_a_role_fails_naming_both(run_helm: Helm) -> None:
+    result = run_helm("template", "x", str(CHART), "--set", "global.aws.kinesisRoleExternalId=pipeline-7f3a")
+    assert result.returncode != 0
+    assert "global.aws.kinesisRoleExternalId is set but global.aws.kinesisRoleArn is not" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad_set",
+    [
+        "global.aws.kinesisRoleArn=article-reader",
+        "global.aws.kinesisRoleArn=arn:aws:iam::111122223333:user/article-reader",
+        "global.aws.kinesisRoleArn=arn:aws:iam::1111:role/article-reader",
+        "global.aws.kinesisRoleExternalId=x",
+        "global.aws.kinesisRoleExternalId=has space",
+    ],
+)
+def test_the_schema_refuses_a_bad_role(run_helm: Helm, bad_set: str) -> None:
+    result = run_helm("template", "x", str(CHART), "--set", f"global.aws.kinesisRoleArn={ROLE_ARN}", "--set", bad_set)
+    assert result.returncode != 0 and "values don't meet" in result.stderr, result.stderr
+    assert bad_set.partition("=")[0].rpartition(".")[2] in result.stderr

@@ -18,6 +18,7 @@ from chart_helpers import (
     events,
     run,
 )
+from pipeline_testing import as_role
 
 pytestmark = pytest.mark.chart
 
@@ -46,6 +47,7 @@ def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str
 
 
 HELM_TEST = CHART / "charts" / "publisher" / "files" / "helm_test.py"
+ROLE_ARN = "arn:aws:iam::111122223333:role/streams/article-reader"
 
 
 @contextlib.contextmanager
@@ -105,3 +107,30 @@ def test_helm_test_checks_whether_the_publisher_has_a_token(
     assert last["event"] == ("helm_test_passed" if passes else "helm_test_failed")
     if not passes:
         assert f"answered {answer}" in last["error"]
+
+
+def test_wait_for_aws_and_helm_test_find_a_stream_of_another_account_as_the_role(
+    moto_endpoint: str, s3: Any, names: dict[str, str]
+) -> None:
+    """With KINESIS_ROLE_ARN (global.aws.kinesisRoleArn) the stream is looked for as that role, in its
+    account (moto keeps one per account); the bucket stays the pipeline's own."""
+    create_stream(as_role(moto_endpoint, ROLE_ARN), names["stream"])
+    s3.create_bucket(Bucket=names["bucket"])
+    env = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "WAIT_TIMEOUT_SECONDS": "1",
+    }
+    own_account = run(WAIT, env)
+    assert own_account.returncode == 1 and any(names["stream"] in m for m in events(own_account)[-1]["missing"])
+    role = {**env, "KINESIS_ROLE_ARN": ROLE_ARN, "KINESIS_ROLE_EXTERNAL_ID": "pipeline-7f3a"}
+    ready = run(WAIT, role)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert events(ready)[-1]["event"] == "aws_resources_ready"
+    with fake_publisher(403) as url:
+        tested = run(
+            HELM_TEST, {**role, "PUBLISHER_URL": url, "API_TOKEN_EXPECTED": "false", "TEST_TIMEOUT_SECONDS": "0"}
+        )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert events(tested)[-1]["event"] == "helm_test_passed"

@@ -18,6 +18,7 @@ from chart_helpers import (
     recreate_stream,
     run,
 )
+from pipeline_testing import as_role
 
 from common.contract import OUTPUTS
 
@@ -332,3 +333,32 @@ def test_guard_passes_over_tables_created_empty_and_refuses_once_they_hold_rows(
     last = events(refused)[-1]
     assert last["event"] == "fresh_checkpoint_over_existing_outputs"
     assert last["outputs"] == [f"s3://{bucket}/enriched_articles/"]
+
+
+def test_guard_describes_a_stream_of_another_account_as_the_role(
+    moto_endpoint: str, s3: Any, names: dict[str, str], checkpoint: Checkpoint
+) -> None:
+    """With KINESIS_ROLE_ARN the stream's identity is the one in the role's account (moto keeps one
+    per account); the checkpoint stays where it is, in the pipeline's own account."""
+    role_arn = "arn:aws:iam::111122223333:role/streams/article-reader"
+    other = as_role(moto_endpoint, role_arn)
+    create_stream(other, names["stream"])
+    s3.create_bucket(Bucket=names["bucket"])
+    env = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "KINESIS_STREAM_NAME": names["stream"],
+        "S3_BUCKET_NAME": names["bucket"],
+        "CHECKPOINT_LOCATION": checkpoint.location,
+        "ON_STREAM_RECREATED": "reset",
+        "ALLOW_EXISTING_OUTPUTS": "false",
+    }
+    role = {**env, "KINESIS_ROLE_ARN": role_arn, "KINESIS_ROLE_EXTERNAL_ID": "pipeline-7f3a"}
+    result = run(GUARD, role)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = other.describe_stream_summary(StreamName=names["stream"])["StreamDescriptionSummary"]
+    assert checkpoint.identity() == {
+        "stream": names["stream"],
+        "stream_created": summary["StreamCreationTimestamp"].timestamp(),
+    }
+    own_account = run(GUARD, env)
+    assert own_account.returncode != 0 and "ResourceNotFoundException" in own_account.stderr

@@ -9,6 +9,9 @@ subchart's own defaults when it is rendered alone):
   AWS_ACCESS_KEY_ID       LocalStack's dummy keys, with `global.aws.localstackCredentials` and only
   AWS_SECRET_ACCESS_KEY   while LocalStack is in the release (otherwise the default credential
                           chain, e.g. IRSA, which static keys would outrank)
+  KINESIS_ROLE_ARN        `global.aws.kinesisRoleArn`, when set: Kinesis (never S3) is called as
+  KINESIS_ROLE_EXTERNAL_ID  that role, assumed with STS, with `global.aws.kinesisRoleExternalId`
+                          (rendering fails on an external id without a role)
   KINESIS_STREAM_NAME
   KINESIS_SHARD_COUNT     only with "shardCount" true: for whoever may create the stream
   S3_BUCKET_NAME
@@ -33,6 +36,17 @@ Service.
   value: test
 - name: AWS_SECRET_ACCESS_KEY
   value: test
+{{- end }}
+{{- with $global.aws.kinesisRoleArn }}
+- name: KINESIS_ROLE_ARN
+  value: {{ . | quote }}
+{{- end }}
+{{- with $global.aws.kinesisRoleExternalId }}
+{{- if not $global.aws.kinesisRoleArn }}
+{{- fail "global.aws.kinesisRoleExternalId is set but global.aws.kinesisRoleArn is not: the external id goes with the role to assume; set global.aws.kinesisRoleArn or unset global.aws.kinesisRoleExternalId" }}
+{{- end }}
+- name: KINESIS_ROLE_EXTERNAL_ID
+  value: {{ . | quote }}
 {{- end }}
 - name: KINESIS_STREAM_NAME
   value: {{ $global.kinesis.streamName | quote }}

@@ -6,13 +6,15 @@ what is missing, so a wrong name or endpoint shows in `kubectl describe pod`, no
 One file: the spark-job chart links to this copy in the publisher chart.
 
 Env: KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL (optional),
-WAIT_TIMEOUT_SECONDS (default 600). Credentials: the SDK's default chain.
+WAIT_TIMEOUT_SECONDS (default 600), KINESIS_ROLE_ARN (optional: the stream is read as that role,
+with KINESIS_ROLE_EXTERNAL_ID, KINESIS_ROLE_SESSION_NAME). Credentials: the SDK's default chain.
 """
 
 import json
 import os
 import sys
 import time
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -20,6 +22,17 @@ from botocore.config import Config
 
 def log(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def kinesis_client(region: str, endpoint: str | None, **config: Any) -> Any:
+    """Kinesis as the pod's own credentials or, with KINESIS_ROLE_ARN (a stream in another account),
+    as that role: assumed by the application's code in the image (common.aws), on the same settings."""
+    if not os.environ.get("KINESIS_ROLE_ARN"):
+        return boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=Config(**config))
+    from common.aws import client  # noqa: PLC0415 - the role alone needs the application's code
+    from common.settings import PipelineEnv  # noqa: PLC0415
+
+    return client("kinesis", PipelineEnv().aws("wait-for-aws"), **config)
 
 
 def missing(kinesis: object, s3: object, stream: str, bucket: str) -> list[str]:
@@ -42,13 +55,13 @@ def main() -> int:
     stream, bucket = os.environ["KINESIS_STREAM_NAME"], os.environ["S3_BUCKET_NAME"]
     timeout = float(os.environ.get("WAIT_TIMEOUT_SECONDS", "600"))
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
-    config = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 1})
+    config: dict[str, Any] = {"connect_timeout": 3, "read_timeout": 5, "retries": {"max_attempts": 1}}
     region = os.environ.get("AWS_REGION", "us-east-1")
 
     def check() -> list[str]:
         # Fresh clients (and connections) per attempt: nothing from a failed attempt carries over.
-        kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
-        s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+        kinesis = kinesis_client(region, endpoint, **config)
+        s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=Config(**config))
         return missing(kinesis, s3, stream, bucket)
 
     started = time.monotonic()

@@ -24,7 +24,9 @@ components of the keys under `prefix/`; `reset` deletes the objects under those 
 reader sees the old object or the new one, never half of it).
 
 Env: CHECKPOINT_LOCATION, KINESIS_STREAM_NAME, S3_BUCKET_NAME, AWS_REGION, AWS_ENDPOINT_URL
-(optional), ON_STREAM_RECREATED (reset | fail), ALLOW_EXISTING_OUTPUTS (true | false).
+(optional), ON_STREAM_RECREATED (reset | fail), ALLOW_EXISTING_OUTPUTS (true | false),
+KINESIS_ROLE_ARN (optional: the stream is described as that role, with KINESIS_ROLE_EXTERNAL_ID,
+KINESIS_ROLE_SESSION_NAME; S3 never is).
 Exit 0: the job may start; 1: it must not (the reason is printed as a JSON line).
 """
 
@@ -33,6 +35,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -272,13 +275,28 @@ def check(root: Root, identity: dict[str, object], *, bucket: str, s3: object, e
     return 0
 
 
+def kinesis_client(region: str, endpoint: str | None, **config: Any) -> Any:
+    """Kinesis as the pod's own credentials or, with KINESIS_ROLE_ARN (a stream in another account),
+    as that role: assumed by the application's code in the image (common.aws), on the same settings."""
+    if not os.environ.get("KINESIS_ROLE_ARN"):
+        return boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=Config(**config))
+    from common.aws import client  # noqa: PLC0415 - the role alone needs the application's code
+    from common.settings import PipelineEnv  # noqa: PLC0415
+
+    return client("kinesis", PipelineEnv().aws("checkpoint-guard"), **config)
+
+
 def main() -> int:
     env = dict(os.environ)
     endpoint = env.get("AWS_ENDPOINT_URL") or None
     region = env.get("AWS_REGION", "us-east-1")
-    config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 5, "mode": "standard"})
-    kinesis = boto3.client("kinesis", region_name=region, endpoint_url=endpoint, config=config)
-    s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+    config: dict[str, Any] = {
+        "connect_timeout": 3,
+        "read_timeout": 10,
+        "retries": {"max_attempts": 5, "mode": "standard"},
+    }
+    kinesis = kinesis_client(region, endpoint, **config)
+    s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint, config=Config(**config))
     return guard(
         checkpoint_root(env["CHECKPOINT_LOCATION"], s3),
         stream=env["KINESIS_STREAM_NAME"],
