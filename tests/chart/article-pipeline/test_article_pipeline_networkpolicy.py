@@ -245,9 +245,12 @@ def test_inside_the_release_exactly_the_pipelines_connections(manifests: list[Ma
 
 
 @pytest.mark.parametrize("stranger", [STRANGER, STRANGER_ELSEWHERE, MONITORING, HOST], ids=lambda e: e.name)
-def test_nothing_outside_reaches_the_release_by_default(manifests: list[Manifest], stranger: Endpoint) -> None:
+def test_nothing_outside_reaches_the_release_by_default(
+    manifests: list[Manifest], values_file: Path, stranger: Endpoint
+) -> None:
     """No pod of the namespace or of another, no address outside: not LocalStack, not the driver,
-    not the publisher (the default `ingressFrom` and `metricsFrom` are empty)."""
+    not the publisher (the default `ingressFrom` and `metricsFrom` are empty). The kind values name
+    `make prometheus`'s server in `metricsFrom`: it reaches the metrics ports, nothing else."""
     policies = policies_of(manifests)
     reached = [
         (name, port)
@@ -255,7 +258,8 @@ def test_nothing_outside_reaches_the_release_by_default(manifests: list[Manifest
         for port in PORTS
         if allows(policies, "Ingress", dst, stranger, port, "TCP")
     ]
-    assert reached == []
+    scraped = values_file == KIND_VALUES and stranger == MONITORING
+    assert reached == ([("publisher", 8000), ("driver", 4040), ("driver", 9404)] if scraped else [])
 
 
 def test_every_pod_resolves_names_through_the_cluster_dns_only(manifests: list[Manifest]) -> None:
@@ -402,7 +406,10 @@ def test_metrics_off_no_scraping_allow(render: Render) -> None:
 
 
 def test_spark_ui_peers_only_with_the_ui_service(render: Render) -> None:
-    peer = ("networkPolicy.sparkUiFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",)
+    peer = (
+        "networkPolicy.sparkUiFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=monitoring",
+        "networkPolicy.metricsFrom=null",  # the kind values let the same Prometheus scrape
+    )
     without = render(KIND_VALUES, sets=peer)
     with_service = render(
         KIND_VALUES, sets=(*peer, "spark-job.uiService.enabled=true", "spark-job.metrics.enabled=false")
