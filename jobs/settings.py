@@ -127,6 +127,9 @@ class JobSettings:
         endpoint = self.aws.endpoint_for("kinesis")
         if endpoint:
             options["endpointUrl"] = endpoint
+        if self.aws.s3_endpoint_url:
+            # the position log lives beside the checkpoints: on an S3-compatible store, not Kinesis' endpoint
+            options["s3EndpointUrl"] = self.aws.s3_endpoint_url
         role = self.aws.kinesis_role
         if role is not None:
             # The executors build their Kinesis clients from these options, not from their environment.

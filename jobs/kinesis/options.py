@@ -6,8 +6,8 @@ with ``roleExternalId``, ``roleSessionName`` (``article-pipeline-job``) and ``st
 its settings; none: the executors' own credentials), ``startingPosition`` (TRIM_HORIZON | LATEST
 | AT_TIMESTAMP:<epoch seconds or RFC 3339> | JSON ``{"shardId-...": {"type":
 "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog`` (required: local directory or s3://
-prefix), ``maxRecordsPerShard`` (10000), ``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60),
-``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
+prefix; ``s3EndpointUrl``, else ``endpointUrl``, for one on S3), ``maxRecordsPerShard`` (10000),
+``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
 ``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
 ``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
 """
@@ -90,6 +90,7 @@ class SourceOptions:
             aws=AwsSettings(
                 region=lowered.get("region", "us-east-1"),
                 endpoint_url=lowered.get("endpointurl") or None,
+                s3_endpoint_url=lowered.get("s3endpointurl") or None,
                 sts_endpoint_url=lowered.get("stsendpointurl") or None,
                 kinesis_role=kinesis_role(lowered),
             ),

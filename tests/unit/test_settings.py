@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.env import Duration, SettingError, parse_duration
+from jobs.kinesis.options import SourceOptions
 from jobs.kinesis.starting_position import StartingPosition
 from jobs.settings import JobSettings, Trigger
 from ops.settings import read_all
@@ -214,3 +215,20 @@ def test_durations_in_sparks_forms_parse_to_the_millisecond(name: str, amount: i
         "AUTHOR_STATS_TRIGGER_INTERVAL": parsed.job.author_stats_trigger.interval,
     }[name]
     assert value == Duration(amount * scale)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"AWS_ENDPOINT_URL_S3": "http://minio:9000"},  # S3-compatible store, Kinesis on AWS
+        {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_S3": "http://minio:9000"},
+    ],
+    ids=["s3-only", "both"],
+)
+def test_the_position_log_on_s3_goes_to_the_s3_endpoint_on_the_executors(environ: dict[str, str]) -> None:
+    """The source's options carry the S3 endpoint: the position log (s3:// checkpoints) is written where
+    the checkpoints are, not to Kinesis' endpoint or to AWS."""
+    settings = JobSettings.from_env({"CHECKPOINT_LOCATION": "s3://bucket/checkpoints", **environ})
+    source = SourceOptions.from_options(settings.source_options("articles"))
+    assert source.aws.endpoint_for("s3") == "http://minio:9000"
+    assert source.aws.endpoint_for("kinesis") == environ.get("AWS_ENDPOINT_URL")
