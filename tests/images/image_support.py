@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,3 +36,25 @@ class Engine:
 
     def inspect(self, image: str, fmt: str) -> str:
         return self.run("image", "inspect", "--format", fmt, image).stdout.strip()
+
+
+GO = Path("/usr/local/go/bin/go")
+
+
+def build_go_image(engine: Engine, folder: str, name: str, timeout: float) -> str:
+    """Build the image of ``images/<folder>/`` whose binary Go compiles (skipped without Go); its ``name``."""
+    import pytest
+
+    if shutil.which("go") is None and not GO.exists():
+        pytest.skip(f"no Go toolchain: scripts/build-image.sh {folder} compiles its binary")
+    proc = subprocess.run(
+        ["bash", str(REPO / "scripts" / "build-image.sh"), folder],
+        cwd=REPO,
+        env=dict(os.environ, CONTAINER_ENGINE=engine.name),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"image build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    assert re.search(rf"^image={re.escape(name)} ", proc.stdout, re.M), proc.stdout
+    return name

@@ -8,19 +8,12 @@ DaemonSet's flags, and its cleanup command removes kube-router's leftovers and n
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
-from image_support import REPO, Engine
+from image_support import Engine, build_go_image
 from kube_router_np import container, flags, image, pinned
 
 pytestmark = pytest.mark.images
 
-GO = Path("/usr/local/go/bin/go")
 # What iptables --version prints per backend of iptables-mode
 BACKEND_LABEL = {"legacy": "(legacy)", "nft": "(nf_tables)"}
 # Tools the firewall controller execs through the backend switch
@@ -29,19 +22,7 @@ SWITCHED_TOOLS = ("iptables", "iptables-save", "iptables-restore", "ip6tables", 
 
 @pytest.fixture(scope="module")
 def kube_router_image(engine: Engine) -> str:
-    if shutil.which("go") is None and not GO.exists():
-        pytest.skip("no Go toolchain: scripts/build-image.sh kube-router-np compiles kube-router")
-    proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-image.sh"), "kube-router-np"],
-        cwd=REPO,
-        env=dict(os.environ, CONTAINER_ENGINE=engine.name),
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert proc.returncode == 0, f"image build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    assert re.search(rf"^image={re.escape(image())} ", proc.stdout, re.M), proc.stdout
-    return image()
+    return build_go_image(engine, "kube-router-np", image(), 1500)
 
 
 def _sh(engine: Engine, img: str, script: str, *run_args: str) -> str:

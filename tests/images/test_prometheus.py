@@ -10,11 +10,7 @@ what it scraped, rules and a firing alert.
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -23,31 +19,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from image_support import REPO, Engine
+from image_support import Engine, build_go_image
 from prometheus_image import image, pinned, version_line
 
 pytestmark = pytest.mark.images
 
-GO = Path("/usr/local/go/bin/go")
 ALERT = "AlwaysFiring"
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
 def prometheus_image(engine: Engine) -> str:
-    if shutil.which("go") is None and not GO.exists():
-        pytest.skip("no Go toolchain: scripts/build-image.sh prometheus compiles Prometheus")
-    proc = subprocess.run(
-        ["bash", str(REPO / "scripts" / "build-image.sh"), "prometheus"],
-        cwd=REPO,
-        env=dict(os.environ, CONTAINER_ENGINE=engine.name),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert proc.returncode == 0, f"image build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    assert re.search(rf"^image={re.escape(image())} ", proc.stdout, re.M), proc.stdout
-    return image()
+    return build_go_image(engine, "prometheus", image(), 1800)
 
 
 def _free_port() -> int:
