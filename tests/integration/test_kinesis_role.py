@@ -179,7 +179,7 @@ def test_source_reads_the_stream_of_the_other_account(
     once, not once per batch."""
     other = other_account_kinesis(moto_endpoint)
     create_stream(other, names["stream"], 2)
-    records = [{"Data": json.dumps({"n": n}).encode(), "PartitionKey": f"key-{n}"} for n in range(60)]
+    records = [{"Data": json.dumps({"n": n}).encode(), "PartitionKey": f"key-{n}"} for n in range(200)]
     assert other.put_records(StreamName=names["stream"], Records=records)["FailedRecordCount"] == 0
     settings = JobSettings.from_env(
         role_env(moto_endpoint, names, session_name, AWS_ENDPOINT_URL_STS=proxy.url, CHECKPOINT_LOCATION=str(tmp_path))
@@ -189,13 +189,13 @@ def test_source_reads_the_stream_of_the_other_account(
 
     rows = drain(spark, moto_endpoint, names["stream"], tmp_path, **options)
 
-    assert sorted(json.loads(bytes(row["data"]))["n"] for row in rows) == list(range(60))
+    assert sorted(json.loads(bytes(row["data"]))["n"] for row in rows) == list(range(200))
     batches = len({row["batch"] for row in rows})
-    assert batches >= 6, "5 records per shard per batch"
+    assert batches >= 20, "5 records per shard per batch"
     assumed = assume_role_requests(proxy)
     assert {(r["RoleArn"], r["RoleSessionName"], r["ExternalId"]) for r in assumed} == {
         (ROLE_ARN, session_name, EXTERNAL_ID)
     }
-    # Once in the planner's process and in each (reused) Python worker of local[2] (3 when measured):
-    # not per batch, let alone per task.
-    assert 1 <= len(assumed) <= 4 < batches, f"{len(assumed)} AssumeRole calls for {batches} batches"
+    # Once per Python process (the planner and each reused worker; 3 to 5 measured): not per batch,
+    # let alone per task.
+    assert 1 <= len(assumed) <= 8 < batches, f"{len(assumed)} AssumeRole calls for {batches} batches"
