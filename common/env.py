@@ -1,6 +1,6 @@
 """Typed reading of an environment mapping, with errors that name the setting.
 
-``EnvReader`` turns strings into integers, numbers, durations, URLs and ``host:port`` values, and
+``EnvReader`` turns strings into integers, numbers, durations, byte sizes, URLs and ``host:port`` values, and
 raises ``SettingError`` naming the variable and the form it wants ("KINESIS_SHARD_COUNT must be an
 integer >= 1, got 'two'"); it knows nothing of the pipeline (``common.settings`` does).
 """
@@ -32,6 +32,17 @@ _UNIT_MS = {
 }
 _MAX_DURATION_MS = 365 * 86_400_000
 _DURATION_FORMS = "a duration like '500 milliseconds', '5 seconds', '2 minutes' or '1 hour' (units ms, s, min, h, d)"
+
+
+# Byte sizes: Spark's byte strings ("512k", "64m", "1g"; binary multiples) and the IEC names.
+_BYTE_SIZE = re.compile(r"^(\d+)\s*([a-z]*)$")
+_UNIT_BYTES = {
+    **dict.fromkeys(("", "b"), 1),
+    **dict.fromkeys(("k", "kb", "kib"), 1 << 10),
+    **dict.fromkeys(("m", "mb", "mib"), 1 << 20),
+    **dict.fromkeys(("g", "gb", "gib"), 1 << 30),
+}
+_BYTE_SIZE_FORMS = "a size in bytes like '1048576', '512k', '64m' or '1g' (binary multiples)"
 
 
 class SettingError(ValueError):
@@ -89,6 +100,17 @@ def parse_duration(name: str, value: str) -> Duration:
     return Duration(int(total))
 
 
+def parse_byte_size(name: str, value: str) -> int:
+    """Parse ``value`` ('1048576', '64m', '64MiB', '1g') for the setting ``name``: bytes, at least 1."""
+    match = _BYTE_SIZE.match(value.strip().lower())
+    if not match or match.group(2) not in _UNIT_BYTES:
+        raise SettingError(f"{name} must be {_BYTE_SIZE_FORMS}, got {value!r}")
+    size = int(match.group(1)) * _UNIT_BYTES[match.group(2)]
+    if size < 1:
+        raise SettingError(f"{name} must be at least 1 byte, got {value!r}")
+    return size
+
+
 class EnvReader:
     """Typed access to one environment mapping, raising ``SettingError`` on bad values."""
 
@@ -136,6 +158,11 @@ class EnvReader:
         if positive and not number > 0:
             raise SettingError(f"{name} must be a number > 0, got {value!r}")
         return number
+
+    def byte_size(self, name: str) -> int | None:
+        """A size in bytes (``parse_byte_size``); None when unset."""
+        value = self.raw(name)
+        return None if value is None else parse_byte_size(name, value)
 
     def duration(self, name: str, default: str, minimum: Duration = Duration(0)) -> Duration:
         duration = parse_duration(name, self.string(name, default))

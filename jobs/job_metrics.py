@@ -44,6 +44,9 @@ class JobMetrics:
             r, "kinesis_millis_behind_latest", "How far the last batch's read of a shard stopped behind its tip", shard
         )
         self.records_read = _counter(r, "kinesis_records_read", "Records read from a shard", shard)
+        self.bytes_read = _counter(
+            r, "kinesis_read_bytes", "Bytes of data and partition keys read from a shard (what Kinesis counts)", shard
+        )
         self.get_records_calls = _counter(r, "kinesis_get_records_calls", "GetRecords calls made on a shard", shard)
         self.read_retries = _counter(
             r, "kinesis_read_retries", "Calls retried while reading a shard (throttling, 5xx, connection errors)", shard
@@ -102,6 +105,7 @@ class JobMetrics:
             if read.get("millis_behind_latest") is not None:
                 self.millis_behind_latest.labels(query, shard).set(read["millis_behind_latest"])
             self.records_read.labels(query, shard).inc(int(read.get("records") or 0))
+            self.bytes_read.labels(query, shard).inc(int(read.get("bytes") or 0))
             self.get_records_calls.labels(query, shard).inc(int(read.get("get_records_calls") or 0))
             self.read_retries.labels(query, shard).inc(int(read.get("retries") or 0))
             self.iterator_renewals.labels(query, shard).inc(int(read.get("renewals") or 0))

@@ -103,6 +103,7 @@ class JobSettings:
     trigger: Trigger
     author_stats_trigger: Trigger
     max_records_per_shard: int
+    max_bytes_per_trigger: int | None  # bytes a batch reads, spread over its shards (None: no byte limit)
     compact_every_batches: int  # OPTIMIZE the tables every this many batches (0: never)
     shuffle_partitions: int
     retry_deadline: Duration  # how long Kinesis or S3 may be unreachable before the job fails
@@ -124,6 +125,8 @@ class JobSettings:
             "retryDeadlineSeconds": str(self.retry_deadline.seconds),
             "logLevel": self.log_level,
         }
+        if self.max_bytes_per_trigger is not None:
+            options["maxBytesPerTrigger"] = str(self.max_bytes_per_trigger)
         endpoint = self.aws.endpoint_for("kinesis")
         if endpoint:
             options["endpointUrl"] = endpoint
@@ -176,6 +179,7 @@ class JobSettings:
             trigger=trigger,
             author_stats_trigger=author_stats_trigger(env, trigger),
             max_records_per_shard=env.integer("MAX_RECORDS_PER_SHARD", 10_000, minimum=1),
+            max_bytes_per_trigger=env.byte_size("MAX_BYTES_PER_TRIGGER"),
             compact_every_batches=env.integer("COMPACT_EVERY_BATCHES", 100, minimum=0),
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS, minimum=1),
             retry_deadline=env.duration("RETRY_DEADLINE", "5 minutes", minimum=Duration(1000)),

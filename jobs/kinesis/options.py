@@ -7,6 +7,8 @@ its settings; none: the executors' own credentials), ``startingPosition`` (TRIM_
 | AT_TIMESTAMP:<epoch seconds or RFC 3339> | JSON ``{"shardId-...": {"type":
 "AFTER_SEQUENCE_NUMBER", "seq": "..."}}``), ``positionLog`` (required: local directory or s3://
 prefix; ``s3EndpointUrl``, else ``endpointUrl``, for one on S3), ``maxRecordsPerShard`` (10000),
+``maxBytesPerTrigger`` (none; e.g. ``64m``: bytes of data and partition keys per batch, spread
+over its shards; soft: a shard's read stops at the record that reaches its share),
 ``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
 ``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
 ``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from common.env import SettingError
+from common.env import SettingError, parse_byte_size
 from common.settings import AwsSettings, KinesisRole
 from jobs.kinesis.faults import FaultSpec
 from jobs.kinesis.starting_position import StartingPosition
@@ -55,6 +57,7 @@ class SourceOptions:
     starting_position: StartingPosition
     position_log: str
     max_records_per_shard: int
+    max_bytes_per_trigger: int | None
     max_fetch_seconds: float
     retry_deadline_seconds: float
     position_log_retention: int
@@ -97,6 +100,11 @@ class SourceOptions:
             starting_position=starting,
             position_log=required("positionLog"),
             max_records_per_shard=number("maxRecordsPerShard", 10_000, int),
+            max_bytes_per_trigger=(
+                parse_byte_size("kinesis source option 'maxBytesPerTrigger'", lowered["maxbytespertrigger"])
+                if lowered.get("maxbytespertrigger", "").strip()
+                else None
+            ),
             max_fetch_seconds=number("maxFetchSeconds", 2.0),
             retry_deadline_seconds=number("retryDeadlineSeconds", 60.0),
             position_log_retention=number("positionLogRetention", 100, int),

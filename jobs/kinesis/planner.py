@@ -24,6 +24,7 @@ from jobs.kinesis.positions import (
     ShardEnd,
     SourceOffset,
     new_offset,
+    per_shard_bytes,
     per_shard_limit,
     plan_next_offset,
 )
@@ -95,6 +96,12 @@ def log_batch_read(batch: int, ends: Mapping[str, ShardEnd]) -> None:
     )
 
 
+def reached_tip(end: ShardEnd, batch: SourceOffset) -> bool:
+    """The read stopped at the shard's tip, not at one of the batch's limits."""
+    within_bytes = batch.byte_limit is None or end.bytes < batch.byte_limit
+    return end.millis_behind_latest == 0 and end.records < batch.limit and within_bytes
+
+
 class StreamPlanner:
     """Plans one read per open shard per batch, from where the previous batch's reads stopped."""
 
@@ -120,18 +127,19 @@ class StreamPlanner:
         offset = new_offset(starting.initial, self.options.max_records_per_shard, self.client.stream_summary().created)
         return dataclasses.replace(offset, shards=starting.per_shard)
 
-    def next_offset(self, start: SourceOffset, max_rows: int | None) -> SourceOffset:
+    def next_offset(self, start: SourceOffset, max_rows: int | None, max_bytes: int | None = None) -> SourceOffset:
         """The offset the batch after ``start`` begins at (``start`` itself when drained under available-now).
 
         Parameters
         ----------
         start : the offset the batch just finished began at (its reads' ends are in the position log)
         max_rows : Spark's ``ReadMaxRows`` limit for the whole batch, or None
+        max_bytes : Spark's ``ReadMaxBytes`` limit for the whole batch, or None
 
         Returns
         -------
         Per open shard, the position after the last record read (children of finished parents join
-        once their parents are read to the end), and the next batch's per-shard record limit.
+        once their parents are read to the end), and the next batch's per-shard record and byte limits.
         """
         if self._stream is None:  # once per query start: a restart may find the stream recreated
             self._stream = self.client.stream_summary()
@@ -144,11 +152,10 @@ class StreamPlanner:
         ends = self._ends(start)
         report_trimmed(ends, self._stream.retention_ms, self.options.stream_name, int(time.time() * 1000))
         listed = self.client.list_shards()
-        per_shard = per_shard_limit(
-            max_rows, max(1, len(start.shards) or len(listed)), self.options.max_records_per_shard
-        )
+        shard_count = max(1, len(start.shards) or len(listed))
+        per_shard = per_shard_limit(max_rows, shard_count, self.options.max_records_per_shard)
         try:
-            planned = plan_next_offset(start, ends, listed, per_shard)
+            planned = plan_next_offset(start, ends, listed, per_shard, per_shard_bytes(max_bytes, shard_count))
         except PositionLogMismatch as error:
             raise PositionLogMismatch(
                 f"{error}. The position log at {self.options.position_log} no longer matches the Spark checkpoint "
@@ -162,9 +169,7 @@ class StreamPlanner:
         # Drained: a batch of this run (not one before a restart) reached the tip of every shard.
         drained = (
             start.batch > self._first_start_batch
-            and all(
-                end.closed or (end.millis_behind_latest == 0 and end.records < start.limit) for end in ends.values()
-            )
+            and all(end.closed or reached_tip(end, start) for end in ends.values())
             and set(planned.shards) == set(start.shards)
         )
         return start if self.available_now and drained else planned
@@ -172,7 +177,7 @@ class StreamPlanner:
     def shard_batches(self, planned: SourceOffset) -> list[ShardBatch]:
         """The reads of the batch that begins at ``planned``: one per shard."""
         return [
-            ShardBatch(self.options, planned.run, planned.batch, shard, position, planned.limit)
+            ShardBatch(self.options, planned.run, planned.batch, shard, position, planned.limit, planned.byte_limit)
             for shard, position in planned.shards.items()
         ]
 

@@ -1,7 +1,7 @@
 """Shard positions, the source offset, and planning of the next micro-batch. Pure logic.
 
 An offset (what Spark checkpoints) is a ``SourceOffset``: the run (a uuid per checkpoint), the
-batch number, the per-shard record limit, the position new shards start from, the finished
+batch number, the per-shard record and byte limits, the position new shards start from, the finished
 shard ids and each shard's start position for the batch; it becomes JSON only at Spark's API
 (``to_json`` / ``from_json``).
 
@@ -64,6 +64,7 @@ class ShardEnd:
     records: int
     closed: bool
     millis_behind_latest: int | None = None
+    bytes: int = 0  # data and partition-key bytes of the records read (what Kinesis' quotas count)
     retries: int = 0  # calls retried (throttling, 5xx, connection errors) while reading
     renewals: int = 0  # expired shard iterators renewed while reading
     get_records_calls: int = 0  # GetRecords calls the batch made on this shard (Kinesis allows 5/s/shard)
@@ -75,6 +76,7 @@ class ShardEnd:
         return {
             "end": self.position,  # where the batch stopped reading the shard
             "records": self.records,
+            "bytes": self.bytes,
             "closed": self.closed,
             "millis_behind_latest": self.millis_behind_latest,
             "retries": self.retries,
@@ -90,6 +92,7 @@ class ShardEnd:
             records=int(data["records"]),
             closed=bool(data["closed"]),
             millis_behind_latest=data.get("millis_behind_latest"),
+            bytes=int(data.get("bytes", 0)),
             retries=int(data.get("retries", 0)),
             renewals=int(data.get("renewals", 0)),
             get_records_calls=int(data.get("get_records_calls", 0)),
@@ -146,6 +149,7 @@ class SourceOffset:
     shards: dict[str, Position] = field(default_factory=dict)  # start position of each shard in this batch
     done: tuple[str, ...] = ()  # closed shards read to their end
     stream_created: float | None = None  # the stream's creation time: tells a recreated stream apart
+    byte_limit: int | None = None  # bytes per shard for this batch (maxBytesPerTrigger spread over shards)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +160,7 @@ class SourceOffset:
             "done": list(self.done),
             "shards": self.shards,
             "stream_created": self.stream_created,
+            "byte_limit": self.byte_limit,
         }
 
     @classmethod
@@ -168,6 +173,7 @@ class SourceOffset:
             shards=dict(data["shards"]),
             done=tuple(data.get("done", ())),
             stream_created=data.get("stream_created"),
+            byte_limit=data.get("byte_limit"),
         )
 
     @classmethod
@@ -192,6 +198,7 @@ def plan_next_offset(
     ends: Mapping[str, ShardEnd],
     listed: Iterable[ShardInfo],
     limit: int,
+    byte_limit: int | None = None,
 ) -> SourceOffset:
     """Batch n+1's offset from batch n's offset ``start``, its log entries and the listed shards.
 
@@ -223,6 +230,7 @@ def plan_next_offset(
         run=start.run,
         batch=start.batch + 1,
         limit=limit,
+        byte_limit=byte_limit,
         initial=start.initial,
         stream_created=start.stream_created,
         # Finished shards are remembered only while Kinesis still lists them (retention period).
@@ -236,3 +244,10 @@ def per_shard_limit(max_rows: int | None, shard_count: int, default: int) -> int
     if max_rows is None or shard_count == 0:
         return default
     return max(1, min(default, -(-max_rows // shard_count)))
+
+
+def per_shard_bytes(max_bytes: int | None, shard_count: int) -> int | None:
+    """Bytes each shard may read this batch: Spark's ReadMaxBytes spread over shards; None: no byte limit."""
+    if max_bytes is None:
+        return None
+    return max(1, -(-max_bytes // max(1, shard_count)))

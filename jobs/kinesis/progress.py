@@ -33,11 +33,12 @@ def shard_ends(offset: SourceOffset, position_log_root: str, aws: AwsSettings) -
 
 
 def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | None]]:
-    """``{shard: {"records", "millis_behind_latest", "get_records_calls", "retries", "renewals"}}`` of the shards a
-    batch finished."""
+    """``{shard: {"records", "bytes", "millis_behind_latest", "get_records_calls", "retries", "renewals"}}`` of
+    the shards a batch finished."""
     return {
         shard: {
             "records": end.records,
+            "bytes": end.bytes,
             "millis_behind_latest": end.millis_behind_latest,
             "get_records_calls": end.get_records_calls,
             "retries": end.retries,

@@ -26,6 +26,7 @@ class ShardBatch:
     shard_id: str
     start: Position
     limit: int
+    byte_limit: int | None = None
 
 
 def executor_client(batch: ShardBatch) -> KinesisClient:
@@ -50,7 +51,7 @@ def read_shard_batch(batch: ShardBatch) -> tuple[list[KinesisRecord], ShardEnd]:
     reader = ShardReader(
         executor_client(batch),
         batch.shard_id,
-        ReadLimits(max_records=batch.limit, max_fetch_seconds=options.max_fetch_seconds),
+        ReadLimits(max_records=batch.limit, max_fetch_seconds=options.max_fetch_seconds, max_bytes=batch.byte_limit),
     )
     records, end = reader.read(batch.start, recorded)
     if recorded is None:

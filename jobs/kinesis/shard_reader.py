@@ -1,7 +1,7 @@
 """Reading one shard for one batch on an executor: GetRecords with limits and replay.
 
-``ShardReader.read`` reads from a start position until a limit (records, fetch time, shard end,
-caught up with the tip) and returns the records and where it stopped. Given the end a
+``ShardReader.read`` reads from a start position until a limit (records, bytes, fetch time, shard
+end, caught up with the tip) and returns the records and where it stopped. Given the end a
 previous attempt recorded, it instead stops exactly there, so a replayed batch returns the
 same records. KPL aggregated records are split into their user records, each keeping the
 sub-sequence number that makes a position inside an aggregate exact.
@@ -47,13 +47,24 @@ class KinesisRecord(NamedTuple):
     sub_sequence_number: int | None
     arrival_time: datetime
 
+    @property
+    def size(self) -> int:
+        """Bytes of the record as Kinesis counts them against its quotas: data plus partition key."""
+        return len(self.data) + len(self.partition_key.encode())
+
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """When a read stops: ``max_records`` read, or ``max_fetch_seconds`` spent (whichever comes first)."""
+    """When a read stops: ``max_records`` read, ``max_bytes`` reached, or ``max_fetch_seconds`` spent
+    (whichever comes first).
+
+    ``max_bytes`` is a soft limit, as Delta's and Kafka's byte limits are: the record that reaches
+    it is read, so a read makes progress whatever the size of a record (at most 1 MiB on Kinesis).
+    """
 
     max_records: int
     max_fetch_seconds: float
+    max_bytes: int | None = None
 
 
 def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | None:
@@ -74,6 +85,18 @@ def deaggregate(data: bytes, partition_key: str) -> list[tuple[str, bytes]] | No
         return None
     keys = list(aggregated.partition_key_table)
     return [(keys[r.partition_key_index] if keys else partition_key, r.data) for r in aggregated.records]
+
+
+@dataclass
+class Budget:
+    """What one read may still take: records up to ``max_records``, bytes until ``max_bytes`` is reached."""
+
+    max_records: int
+    max_bytes: int | None
+    read_bytes: int = 0
+
+    def spent(self, records: list[KinesisRecord]) -> bool:
+        return len(records) >= self.max_records or (self.max_bytes is not None and self.read_bytes >= self.max_bytes)
 
 
 class ShardReader:
@@ -126,11 +149,13 @@ class ShardReader:
         deadline = clock() + self.limits.max_fetch_seconds
         target = replay_to.position if replay_to is not None else None
         wanted = replay_to.records if replay_to is not None else self.limits.max_records
+        # A replay stops at the recorded end whatever its size.
+        budget = Budget(wanted, self.limits.max_bytes if replay_to is None else None)
         millis_behind: int | None = None
         closed = False
         last_call = float("-inf")
         passed_target = False
-        while len(records) < wanted and not passed_target:
+        while not budget.spent(records) and not passed_target:
             pause = _MIN_SECONDS_BETWEEN_CALLS - (clock() - last_call)
             if pause > 0:
                 self.client.sleep(pause)
@@ -138,7 +163,7 @@ class ShardReader:
             ask = min(10_000, wanted - len(records))
             response, iterator = self._get_records(iterator, ask, position)
             millis_behind = response.get("MillisBehindLatest")
-            position, stopped_inside = self._take(response, position, records, wanted, target)
+            position, stopped_inside = self._take(response, position, records, budget, target)
             passed_target = stopped_inside and target is not None
             next_iterator = response.get("NextShardIterator")
             if next_iterator is None:
@@ -158,6 +183,7 @@ class ShardReader:
         end = ShardEnd(
             position=position,
             records=len(records),
+            bytes=budget.read_bytes,
             closed=closed,
             millis_behind_latest=millis_behind,
             retries=self.client.retries,
@@ -172,10 +198,10 @@ class ShardReader:
         response: GetRecordsOutputTypeDef,
         position: Position,
         records: list[KinesisRecord],
-        wanted: int,
+        budget: Budget,
         target: Position | None,
     ) -> tuple[Position, bool]:
-        """Append the response's unread user records to ``records``, up to ``wanted`` and not past ``target``.
+        """Append the response's unread user records to ``records``, within ``budget`` and not past ``target``.
 
         Returns the new position and whether records of this response were left unread.
         """
@@ -183,13 +209,14 @@ class ShardReader:
             for record in self._user_records(raw):
                 if is_consumed(position, record.sequence_number, record.sub_sequence_number):
                     continue
-                if len(records) >= wanted or (
+                if budget.spent(records) or (
                     target is not None
                     and sequence_key(record.sequence_number, record.sub_sequence_number)
                     > sequence_key(target["seq"], target.get("sub"))
                 ):
                     return position, True
                 records.append(record)
+                budget.read_bytes += record.size
                 position = position_after(record.sequence_number, record.sub_sequence_number)
         return position, False
 

@@ -18,7 +18,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
-from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadLimit, ReadMaxRows, SupportsTriggerAvailableNow
+from pyspark.sql.streaming.datasource import (
+    ReadAllAvailable,
+    ReadLimit,
+    ReadMaxBytes,
+    ReadMaxRows,
+    SupportsTriggerAvailableNow,
+)
 from pyspark.sql.types import BinaryType, LongType, StringType, StructField, StructType, TimestampType
 
 from common.logs import configure_logging
@@ -89,8 +95,10 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         return self.planner.initial_offset().to_json()
 
     def getDefaultReadLimit(self) -> ReadLimit:
-        """Everything available: each shard's read is bounded by ``maxRecordsPerShard`` instead."""
-        return ReadAllAvailable()
+        """``ReadMaxBytes`` of ``maxBytesPerTrigger`` when set, else everything available; each shard's
+        read is bounded by ``maxRecordsPerShard`` as well."""
+        max_bytes = self.planner.options.max_bytes_per_trigger
+        return ReadAllAvailable() if max_bytes is None else ReadMaxBytes(max_bytes)
 
     def prepareForTriggerAvailableNow(self) -> None:
         """Under ``Trigger.AvailableNow`` the query ends once a batch reached the tip of every shard."""
@@ -104,7 +112,8 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
         start : dict
             The offset the batch that just finished began at.
         limit : ReadLimit
-            ``ReadMaxRows`` bounds the whole batch (shared by its shards); anything else reads all.
+            ``ReadMaxRows`` or ``ReadMaxBytes`` bounds the whole batch (shared by its shards);
+            anything else reads all.
 
         Returns
         -------
@@ -115,7 +124,8 @@ class KinesisStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
             when available-now has drained the stream.
         """
         max_rows = limit.max_rows if isinstance(limit, ReadMaxRows) else None
-        return self.planner.next_offset(SourceOffset.from_json(start), max_rows).to_json()
+        max_bytes = limit.max_bytes if isinstance(limit, ReadMaxBytes) else None
+        return self.planner.next_offset(SourceOffset.from_json(start), max_rows, max_bytes).to_json()
 
     def partitions(self, start: dict[str, Any], end: dict[str, Any]) -> list[KinesisPartition]:  # noqa: ARG002 - Spark's signature
         """One partition per shard of the batch that begins at ``end`` (where each shard's read starts)."""

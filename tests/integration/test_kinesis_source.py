@@ -129,3 +129,27 @@ def test_position_log_first_writer_wins(backend: str, tmp_path: Path, aws: Any, 
     assert log.get(3, "shard-a") is None and log.get(9, "shard-a") == second
     if backend == "local":
         assert not [name for name in os.listdir(tmp_path / "run1" / f"{9:012d}") if name.startswith(".tmp")]
+
+
+def test_a_byte_limit_splits_the_drain_into_batches_of_that_size_and_reads_all_once(
+    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+) -> None:
+    create_stream(kinesis, names["stream"], 2)
+    records = [
+        {"Data": json.dumps({"n": n, "pad": "x" * (100 + 7 * (n % 50))}).encode(), "PartitionKey": f"key-{n}"}
+        for n in range(240)
+    ]
+    assert kinesis.put_records(StreamName=names["stream"], Records=records)["FailedRecordCount"] == 0
+    size = {json.loads(r["Data"])["n"]: len(r["Data"]) + len(r["PartitionKey"]) for r in records}
+
+    rows = drain(spark, moto_endpoint, names["stream"], tmp_path, maxBytesPerTrigger="10k")
+
+    delivered = [json.loads(bytes(row["data"]))["n"] for row in rows]
+    assert sorted(delivered) == list(range(240)), "every record once, to the end of the stream"
+    share = 10 * 1024 // 2
+    reads: dict[tuple[int, str], list[int]] = {}
+    for row in rows:
+        reads.setdefault((row["batch"], row["shard_id"]), []).append(size[json.loads(bytes(row["data"]))["n"]])
+    for (batch, shard), sizes in reads.items():
+        assert sum(sizes[:-1]) < share, f"batch {batch} read {shard} past its {share}-byte share before its last record"
+    assert len({row["batch"] for row in rows}) >= sum(size.values()) // (2 * share), "a batch per 10 KiB at most"

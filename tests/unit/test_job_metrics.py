@@ -28,7 +28,14 @@ def progress(batch: int, rows: int, duration_ms: int, state_rows: int = 0) -> di
 def test_batches_add_up_per_query_and_shard() -> None:
     metrics = JobMetrics(clock=lambda: 1_000.0)
     shards = {
-        "shardId-0": {"records": 7, "millis_behind_latest": 250, "get_records_calls": 1, "retries": 2, "renewals": 0},
+        "shardId-0": {
+            "records": 7,
+            "bytes": 700,
+            "millis_behind_latest": 250,
+            "get_records_calls": 1,
+            "retries": 2,
+            "renewals": 0,
+        },
         "shardId-1": {"records": 3, "millis_behind_latest": None, "get_records_calls": 1, "retries": 0, "renewals": 1},
     }
     metrics.batch_completed("articles", progress(0, 10, 1_500), shards, dropped=0)
@@ -36,6 +43,8 @@ def test_batches_add_up_per_query_and_shard() -> None:
     metrics.batch_completed("author_stats", progress(0, 14, 3_000, state_rows=12), {}, dropped=2)
     assert value(metrics, "kinesis_records_read_total", query="articles", shard="shardId-0") == 11
     assert value(metrics, "kinesis_records_read_total", query="articles", shard="shardId-1") == 3
+    assert value(metrics, "kinesis_read_bytes_total", query="articles", shard="shardId-0") == 1400
+    assert value(metrics, "kinesis_read_bytes_total", query="articles", shard="shardId-1") == 0, "no bytes: old log"
     assert value(metrics, "kinesis_millis_behind_latest", query="articles", shard="shardId-0") == 250
     assert value(metrics, "kinesis_millis_behind_latest", query="articles", shard="shardId-1") is None
     assert value(metrics, "kinesis_read_retries_total", query="articles", shard="shardId-0") == 4

@@ -4,13 +4,16 @@ from dataclasses import replace
 
 import pytest
 
+from jobs.kinesis.planner import reached_tip
 from jobs.kinesis.positions import (
     PositionLogMismatch,
     ShardEnd,
     ShardInfo,
+    SourceOffset,
     is_consumed,
     iterator_request,
     new_offset,
+    per_shard_bytes,
     per_shard_limit,
     plan_next_offset,
     position_after,
@@ -85,8 +88,36 @@ def test_missing_log_entry_is_reported_not_guessed() -> None:
         plan_next_offset(start, {"s0": ShardEnd(TRIM, 0, False)}, [ShardInfo("s0"), ShardInfo("s1")], 10)
 
 
+def test_byte_limit_is_spread_over_shards() -> None:
+    assert per_shard_bytes(None, 4) is None
+    assert per_shard_bytes(1_000_000, 4) == 250_000
+    assert per_shard_bytes(10, 4) == 3
+    assert per_shard_bytes(5, 0) == 5
+
+
+def test_byte_limit_travels_in_the_offset_and_old_offsets_have_none() -> None:
+    start = replace(new_offset(TRIM, 10), batch=1, shards={"s0": TRIM})
+    planned = plan_next_offset(start, {"s0": ShardEnd(TRIM, 0, False)}, [ShardInfo("s0")], 10, 4096)
+    assert SourceOffset.from_json(planned.to_json()).byte_limit == 4096
+    old = {key: value for key, value in planned.to_json().items() if key != "byte_limit"}
+    assert SourceOffset.from_json(old).byte_limit is None
+    end = ShardEnd(TRIM, 3, False, 0, bytes=120)
+    assert ShardEnd.from_json(end.to_json()) == end
+    assert ShardEnd.from_json({k: v for k, v in end.to_json().items() if k != "bytes"}).bytes == 0
+
+
 def test_read_limit_is_spread_over_shards() -> None:
     assert per_shard_limit(None, 4, 10_000) == 10_000
     assert per_shard_limit(1_000, 4, 10_000) == 250
     assert per_shard_limit(10, 4, 10_000) == 3
     assert per_shard_limit(10**9, 4, 10_000) == 10_000
+
+
+def test_a_read_stopped_by_a_limit_has_not_reached_the_tip() -> None:
+    """Under Trigger.AvailableNow the query ends only when a batch reached every shard's tip."""
+    batch = replace(new_offset(TRIM, 100), byte_limit=1000)
+    assert reached_tip(ShardEnd(TRIM, 5, False, 0, bytes=999), batch)
+    assert not reached_tip(ShardEnd(TRIM, 5, False, 0, bytes=1000), batch), "stopped by the byte limit"
+    assert not reached_tip(ShardEnd(TRIM, 100, False, 0, bytes=10), batch), "stopped by the record limit"
+    assert not reached_tip(ShardEnd(TRIM, 5, False, 800, bytes=10), batch), "behind the tip"
+    assert reached_tip(ShardEnd(TRIM, 5, False, 0, bytes=10**9), replace(batch, byte_limit=None))

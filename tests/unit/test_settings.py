@@ -63,6 +63,9 @@ def test_bad_publisher_settings_name_the_setting(env: dict, named: str) -> None:
         ({"STARTING_POSITION": "YESTERDAY"}, "STARTING_POSITION"),
         ({"STARTING_POSITION": "AT_TIMESTAMP:not-a-time"}, "STARTING_POSITION"),
         ({"MAX_RECORDS_PER_SHARD": "0"}, "MAX_RECORDS_PER_SHARD"),
+        ({"MAX_BYTES_PER_TRIGGER": "0"}, "MAX_BYTES_PER_TRIGGER must be at least 1 byte"),
+        ({"MAX_BYTES_PER_TRIGGER": "lots"}, "MAX_BYTES_PER_TRIGGER must be a size in bytes"),
+        ({"MAX_BYTES_PER_TRIGGER": "2 tb"}, "MAX_BYTES_PER_TRIGGER must be a size in bytes"),
         ({"CHECKPOINT_LOCATION": "hdfs://namenode/checkpoints"}, "CHECKPOINT_LOCATION"),
         ({"JOB_METRICS_BIND": "9404"}, "JOB_METRICS_BIND"),
         ({"CHECKPOINT_LOCATION": "s3://bucket-only"}, "CHECKPOINT_LOCATION"),
@@ -232,3 +235,22 @@ def test_the_position_log_on_s3_goes_to_the_s3_endpoint_on_the_executors(environ
     source = SourceOptions.from_options(settings.source_options("articles"))
     assert source.aws.endpoint_for("s3") == "http://minio:9000"
     assert source.aws.endpoint_for("kinesis") == environ.get("AWS_ENDPOINT_URL")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1048576", 1 << 20), ("512k", 512 << 10), ("64m", 64 << 20), ("64 MiB", 64 << 20), ("1G", 1 << 30)],
+)
+def test_a_byte_limit_takes_sparks_byte_strings_and_reaches_the_source(text: str, size: int) -> None:
+    settings = JobSettings.from_env({"MAX_BYTES_PER_TRIGGER": text})
+    assert settings.max_bytes_per_trigger == size
+    options = settings.source_options("articles")
+    assert options["maxBytesPerTrigger"] == str(size)
+    assert SourceOptions.from_options(options).max_bytes_per_trigger == size
+
+
+def test_without_a_byte_limit_the_source_has_none() -> None:
+    options = JobSettings.from_env({}).source_options("articles")
+    assert "maxBytesPerTrigger" not in options and SourceOptions.from_options(options).max_bytes_per_trigger is None
+    with pytest.raises(SettingError, match="kinesis source option 'maxBytesPerTrigger' must be a size in bytes"):
+        SourceOptions.from_options({**options, "maxBytesPerTrigger": "-1"})

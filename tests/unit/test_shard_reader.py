@@ -16,10 +16,13 @@ from jobs.kinesis.shard_reader import ReadLimits, ShardReader
 pytestmark = pytest.mark.unit
 
 
-def reader(shard: FakeShard, max_records: int = 100, deadline: float = 30.0) -> tuple[ShardReader, FakeClock]:
+def reader(
+    shard: FakeShard, max_records: int = 100, deadline: float = 30.0, max_bytes: int | None = None
+) -> tuple[ShardReader, FakeClock]:
     clock = FakeClock()
     client = KinesisClient(shard, "stream", deadline, sleep=clock.sleep, clock=clock, rng=random.Random(1))
-    return ShardReader(client, "shardId-0", ReadLimits(max_records=max_records, max_fetch_seconds=5.0)), clock
+    limits = ReadLimits(max_records=max_records, max_fetch_seconds=5.0, max_bytes=max_bytes)
+    return ShardReader(client, "shardId-0", limits), clock
 
 
 def test_reads_up_to_the_limit_and_resumes_after_it() -> None:
@@ -28,7 +31,9 @@ def test_reads_up_to_the_limit_and_resumes_after_it() -> None:
         shard.put(b"r%d" % n)
     records, end = reader(shard, max_records=4)[0].read(TRIM_HORIZON, None)
     assert data_of(records) == [b"r0", b"r1", b"r2", b"r3"]
-    assert end == ShardEnd(position_after("4"), 4, False, 1000, get_records_calls=1, read_through_ms=1704067200000)
+    assert end == ShardEnd(
+        position_after("4"), 4, False, 1000, bytes=4 * 3, get_records_calls=1, read_through_ms=1704067200000
+    ), "bytes: 2 of data and 1 of partition key per record"
     rest, end = reader(shard)[0].read(end.position, None)
     assert data_of(rest) == [b"r%d" % n for n in range(4, 10)] and end.millis_behind_latest == 0
 
@@ -128,3 +133,32 @@ def test_a_closed_shard_is_finished_only_when_fully_read() -> None:
     assert len(records) == 3 and not end.closed, "stopped inside the last aggregate: not finished"
     records, end = reader(shard, max_records=3)[0].read(end.position, None)
     assert data_of(records) == [b"u2", b"u3"] and end.closed
+
+
+def test_a_byte_limit_stops_at_the_record_that_reaches_it_and_the_next_read_resumes_after_it() -> None:
+    shard = FakeShard()
+    for n in range(10):
+        shard.put(b"%09d" % n, "key")  # 9 bytes of data + 3 of partition key
+    records, end = reader(shard, max_bytes=30)[0].read(TRIM_HORIZON, None)
+    assert data_of(records) == [b"%09d" % n for n in range(3)], "12 + 12 < 30 <= 36: the third record reaches it"
+    assert end.bytes == 36 and end.records == 3 and end.position == position_after("3")
+    rest, rest_end = reader(shard, max_bytes=10**6)[0].read(end.position, None)
+    assert data_of(rest) == [b"%09d" % n for n in range(3, 10)] and rest_end.bytes == 7 * 12
+
+
+def test_a_record_larger_than_the_byte_limit_is_still_read_alone() -> None:
+    shard = FakeShard()
+    shard.put(b"x" * 1000)
+    shard.put(b"y")
+    records, end = reader(shard, max_bytes=10)[0].read(TRIM_HORIZON, None)
+    assert data_of(records) == [b"x" * 1000] and end.bytes == 1001, "progress, whatever the record's size"
+
+
+def test_a_byte_limit_splits_an_aggregate_exactly_and_a_replay_ignores_it() -> None:
+    shard = FakeShard()
+    key, blob = aggregate([("pk", b"u%d" % i) for i in range(6)])  # 2 + 2 bytes per user record
+    shard.put(blob, key)
+    records, end = reader(shard, max_bytes=10)[0].read(TRIM_HORIZON, None)
+    assert data_of(records) == [b"u0", b"u1", b"u2"] and end.position == position_after("1", 2)
+    replayed, _ = reader(shard, max_bytes=1)[0].read(TRIM_HORIZON, end)
+    assert replayed == records, "a replay returns the recorded records, not what today's limit allows"
