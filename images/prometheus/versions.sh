@@ -48,22 +48,13 @@ pm_log() { echo "[$(basename "$0") +$(( $(date +%s) - ${pm_t0:-$(date +%s)} ))s]
 # Skipped when OUT was built from the same sums, Go version, architecture, tags and flags
 # (FORCE=1: always). Go is `go` on PATH (else /usr/local/go/bin/go).
 prometheus_build() {
-  local log_fn="$1" cmd="$2" out="$3" tags="${4:-}" json sum gomod_sum dir release ldflags stamp goarch
+  local log_fn="$1" cmd="$2" out="$3" tags="${4:-}" dir release ldflags stamp goarch
   local v=github.com/prometheus/common/version
   command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
   command -v go >/dev/null 2>&1 || { echo "prometheus build: Go is needed (go or /usr/local/go/bin/go)" >&2; return 2; }
   mkdir -p "${out%/*}"
-  # from OUT's directory (no go.mod there): the download touches no module of the caller's
-  json="$(cd "${out%/*}" && go mod download -modcacherw -json "$PROMETHEUS_MODULE@$PROMETHEUS_VERSION")" || {
-    echo "$json" >&2; return 1; }
-  sum="$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",*$/\1/p' <<<"$json")"
-  gomod_sum="$(sed -n 's/^[[:space:]]*"GoModSum": "\(.*\)",*$/\1/p' <<<"$json")"
-  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$json")"
-  if [ "$sum" != "$PROMETHEUS_SUM" ] || [ "$gomod_sum" != "$PROMETHEUS_GOMOD_SUM" ]; then
-    echo "prometheus build: $PROMETHEUS_MODULE@$PROMETHEUS_VERSION sums $sum / $gomod_sum" \
-      "differ from the pinned $PROMETHEUS_SUM / $PROMETHEUS_GOMOD_SUM" >&2
-    return 1
-  fi
+  dir="$(go_module_verified "prometheus build" "$PROMETHEUS_MODULE" "$PROMETHEUS_VERSION" \
+    "$PROMETHEUS_SUM" "$PROMETHEUS_GOMOD_SUM")" || return 1
   release="$(tr -d '[:space:]' <"$dir/VERSION")"
   [ "$release" = "$PROMETHEUS_RELEASE" ] || {
     echo "prometheus build: $PROMETHEUS_MODULE@$PROMETHEUS_VERSION is release $release, not $PROMETHEUS_RELEASE" >&2

@@ -36,14 +36,10 @@ if "$bin" version 2>/dev/null | grep "^kube-score version: $KUBE_SCORE_VERSION,"
   exit 0
 fi
 
-json="$("$GO" mod download -json "$KUBE_SCORE_MODULE@$KUBE_SCORE_VERSION")" || { echo "$json" >&2; exit 1; }
-sum="$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",*$/\1/p' <<<"$json")"
-gomod_sum="$(sed -n 's/^[[:space:]]*"GoModSum": "\(.*\)",*$/\1/p' <<<"$json")"
-if [ "$sum" != "$KUBE_SCORE_SUM" ] || [ "$gomod_sum" != "$KUBE_SCORE_GOMOD_SUM" ]; then
-  echo "install-kube-score: $KUBE_SCORE_MODULE@$KUBE_SCORE_VERSION sums $sum / $gomod_sum" \
-    "differ from the pinned $KUBE_SCORE_SUM / $KUBE_SCORE_GOMOD_SUM" >&2
-  exit 1
-fi
+# shellcheck source=images/go-build.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../images/go-build.sh"
+go_module_verified install-kube-score "$KUBE_SCORE_MODULE" "$KUBE_SCORE_VERSION" \
+  "$KUBE_SCORE_SUM" "$KUBE_SCORE_GOMOD_SUM" >/dev/null
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT

@@ -27,13 +27,18 @@ def test_wait_for_aws_copies_are_identical() -> None:
     assert (CHART / "charts" / "publisher" / "files" / "wait_for_aws.py").read_bytes() == WAIT.read_bytes()
 
 
-def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str]) -> None:
-    env = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
+def wait_env(endpoint: str, names: dict[str, str]) -> dict[str, str]:
+    """wait_for_aws.py's environment: the test's stream and bucket, given up on after 1 s."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
         "KINESIS_STREAM_NAME": names["stream"],
         "S3_BUCKET_NAME": names["bucket"],
         "WAIT_TIMEOUT_SECONDS": "1",
     }
+
+
+def test_wait_for_aws(moto_endpoint: str, kinesis: Any, s3: Any, names: dict[str, str]) -> None:
+    env = wait_env(moto_endpoint, names)
     missing = run(WAIT, env)
     assert missing.returncode == 1
     last = events(missing)[-1]
@@ -116,12 +121,7 @@ def test_wait_for_aws_and_helm_test_find_a_stream_of_another_account_as_the_role
     account (moto keeps one per account); the bucket stays the pipeline's own."""
     create_stream(as_role(moto_endpoint, ROLE_ARN), names["stream"])
     s3.create_bucket(Bucket=names["bucket"])
-    env = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "KINESIS_STREAM_NAME": names["stream"],
-        "S3_BUCKET_NAME": names["bucket"],
-        "WAIT_TIMEOUT_SECONDS": "1",
-    }
+    env = wait_env(moto_endpoint, names)
     own_account = run(WAIT, env)
     assert own_account.returncode == 1 and any(names["stream"] in m for m in events(own_account)[-1]["missing"])
     role = {**env, "KINESIS_ROLE_ARN": ROLE_ARN, "KINESIS_ROLE_EXTERNAL_ID": "pipeline-7f3a"}
