@@ -114,6 +114,28 @@ def role_credentials(role: KinesisRole, region: str, sts_endpoint: str | None) -
     return DeferredRefreshableCredentials(refresh_using=assume_role, method="assume-role")
 
 
+def kinesis_credentials(aws: AwsSettings) -> Credentials:
+    """What Kinesis requests are signed with: the Kinesis role's credentials, else the standard chain's.
+
+    For requests made without a boto3 client (``SubscribeToShard``'s event stream); boto3's
+    Kinesis clients from ``client`` sign with the same credentials.
+    """
+    if aws.kinesis_role is not None:
+        return role_credentials(aws.kinesis_role, aws.region, aws.endpoint_for("sts"))
+    return _chain_credentials()
+
+
+@functools.lru_cache(maxsize=1)
+def _chain_credentials() -> Credentials:
+    import botocore.session
+    from botocore.exceptions import NoCredentialsError
+
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    return credentials
+
+
 def _session_with(credentials: Credentials) -> Any:
     """A botocore session whose clients sign with ``credentials`` (its only credential provider)."""
     import botocore.session

@@ -48,11 +48,17 @@ class JobMetrics:
             r, "kinesis_read_bytes", "Bytes of data and partition keys read from a shard (what Kinesis counts)", shard
         )
         self.get_records_calls = _counter(r, "kinesis_get_records_calls", "GetRecords calls made on a shard", shard)
+        self.subscribe_calls = _counter(
+            r, "kinesis_subscribe_calls", "SubscribeToShard calls made on a shard (enhanced fan-out)", shard
+        )
         self.read_retries = _counter(
             r, "kinesis_read_retries", "Calls retried while reading a shard (throttling, 5xx, connection errors)", shard
         )
         self.iterator_renewals = _counter(
-            r, "kinesis_iterator_renewals", "Expired shard iterators renewed while reading a shard", shard
+            r,
+            "kinesis_iterator_renewals",
+            "Expired shard iterators renewed and subscriptions reopened while reading a shard",
+            shard,
         )
         query = ("query",)
         self.last_batch = _gauge(
@@ -107,6 +113,7 @@ class JobMetrics:
             self.records_read.labels(query, shard).inc(int(read.get("records") or 0))
             self.bytes_read.labels(query, shard).inc(int(read.get("bytes") or 0))
             self.get_records_calls.labels(query, shard).inc(int(read.get("get_records_calls") or 0))
+            self.subscribe_calls.labels(query, shard).inc(int(read.get("subscribe_calls") or 0))
             self.read_retries.labels(query, shard).inc(int(read.get("retries") or 0))
             self.iterator_renewals.labels(query, shard).inc(int(read.get("renewals") or 0))
 

@@ -10,6 +10,7 @@ from common.aws import S3_SCHEME, s3_bucket_and_key
 from common.env import Duration, SettingError, parse_duration
 from common.settings import AwsSettings, PipelineEnv
 from jobs.checkpoint_files import CheckpointFiles, checkpoint_files
+from jobs.kinesis.consumer import consumer_name
 from jobs.kinesis.starting_position import StartingPosition
 
 # SHUFFLE_PARTITIONS' default: the state partitions of author_stats and Delta's snapshot tasks, sized
@@ -108,6 +109,7 @@ class JobSettings:
     shuffle_partitions: int
     retry_deadline: Duration  # how long Kinesis or S3 may be unreachable before the job fails
     log_level: str
+    consumer_name: str | None = None  # KINESIS_CONSUMER_NAME: enhanced fan-out through this consumer
     metrics_bind: str | None = None  # host:port of the driver's Prometheus endpoint (None: not served)
 
     @property
@@ -127,6 +129,8 @@ class JobSettings:
         }
         if self.max_bytes_per_trigger is not None:
             options["maxBytesPerTrigger"] = str(self.max_bytes_per_trigger)
+        if self.consumer_name is not None:
+            options["consumerName"] = self.consumer_name
         endpoint = self.aws.endpoint_for("kinesis")
         if endpoint:
             options["endpointUrl"] = endpoint
@@ -184,5 +188,6 @@ class JobSettings:
             shuffle_partitions=env.integer("SHUFFLE_PARTITIONS", DEFAULT_SHUFFLE_PARTITIONS, minimum=1),
             retry_deadline=env.duration("RETRY_DEADLINE", "5 minutes", minimum=Duration(1000)),
             log_level=env.log_level(),
+            consumer_name=consumer_name("KINESIS_CONSUMER_NAME", env.optional_string("KINESIS_CONSUMER_NAME")),
             metrics_bind=env.bind("JOB_METRICS_BIND", "") if env.optional_string("JOB_METRICS_BIND") else None,
         )

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+KEYS = [f"key-{k}" for k in range(12)]
+
+
+def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
+    """Publish one JSON record per number (partition keys from ``KEYS`` in turn); return the payloads."""
+    payloads = [json.dumps({"key": KEYS[n % len(KEYS)], "n": n}) for n in numbers]
+    records = [
+        {"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads, strict=False)
+    ]
+    for begin in range(0, len(records), 100):
+        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
+    return payloads
 
 
 def source_frame(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:

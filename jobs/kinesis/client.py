@@ -30,11 +30,15 @@ if TYPE_CHECKING:
         ListShardsOutputTypeDef,
     )
 
+    from jobs.kinesis.fan_out import ShardSubscriber, Subscription
+
 logger = logging.getLogger("jobs.kinesis")
 
 BASE_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 10.0
 Result = TypeVar("Result")
+# A subscription to a shard within 5 s of its previous one is refused with this code: wait and retry.
+SUBSCRIBE_RETRY_CODES = frozenset({"ResourceInUseException"})
 
 
 class KinesisSourceError(RuntimeError):
@@ -80,6 +84,7 @@ def call_with_retries(
     rng: random.Random | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_retry: Callable[[Exception], None] | None = None,
+    also_retry: frozenset[str] = frozenset(),
 ) -> Result:
     """Run ``call``, retrying throttling, 5xx and connection errors with full-jitter backoff.
 
@@ -89,6 +94,8 @@ def call_with_retries(
     what : how the request is named in logs and errors, e.g. ``"GetRecords shardId-0"``
     deadline_seconds : give up once this much time has passed since the first attempt
     on_retry : called with each failure that is retried (counting)
+    also_retry : error codes retried for this call beyond throttling and 5xx (``ResourceInUseException``
+        of a SubscribeToShard within 5 s of the shard's previous subscription)
 
     Returns
     -------
@@ -123,9 +130,11 @@ def call_with_retries(
             if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
                 raise KinesisSourceError(
                     f"{what}: {error}. The job's credentials lack permission: grant kinesis:ListShards, "
-                    "kinesis:GetShardIterator, kinesis:GetRecords and kinesis:DescribeStreamSummary."
+                    "kinesis:GetShardIterator, kinesis:GetRecords and kinesis:DescribeStreamSummary (with "
+                    "KINESIS_CONSUMER_NAME also kinesis:RegisterStreamConsumer, kinesis:DescribeStreamConsumer "
+                    "and kinesis:SubscribeToShard)."
                 ) from error
-            if code not in RETRYABLE_CODES and status < 500:
+            if code not in RETRYABLE_CODES and code not in also_retry and status < 500:
                 raise
             failure: Exception = error
         except (BotoConnectionError, HTTPClientError) as error:
@@ -166,9 +175,10 @@ class StreamSummary:
 class KinesisClient:
     """The source's calls to one Kinesis stream, each retried within ``retry_deadline_seconds``.
 
-    ``retries`` counts the calls retried (throttling, 5xx, connection errors) and
+    ``retries`` counts the calls retried (throttling, 5xx, connection errors),
     ``get_records_calls`` every GetRecords request (throttled ones too: Kinesis counts them
-    against its 5 calls per second per shard), over the client's life.
+    against its 5 calls per second per shard) and ``subscribe_calls`` every SubscribeToShard
+    request, over the client's life.
     """
 
     def __init__(
@@ -189,11 +199,12 @@ class KinesisClient:
         self.rng = rng or random.Random()
         self.retries = 0
         self.get_records_calls = 0
+        self.subscribe_calls = 0
 
     def _count_retry(self, _error: Exception) -> None:
         self.retries += 1
 
-    def _call(self, call: Callable[[], Result], what: str) -> Result:
+    def _call(self, call: Callable[[], Result], what: str, also_retry: frozenset[str] = frozenset()) -> Result:
         return call_with_retries(
             call,
             what=what,
@@ -202,6 +213,7 @@ class KinesisClient:
             rng=self.rng,
             clock=self.clock,
             on_retry=self._count_retry,
+            also_retry=also_retry,
         )
 
     def list_shards(self) -> list[ShardInfo]:
@@ -221,7 +233,12 @@ class KinesisClient:
             )
             response = self._call(request, f"ListShards {self.stream_name}")
             shards.extend(
-                ShardInfo(s["ShardId"], s.get("ParentShardId"), s.get("AdjacentParentShardId"))
+                ShardInfo(
+                    s["ShardId"],
+                    s.get("ParentShardId"),
+                    s.get("AdjacentParentShardId"),
+                    closed="EndingSequenceNumber" in s.get("SequenceNumberRange", {}),
+                )
                 for s in response["Shards"]
             )
             token = response.get("NextToken")
@@ -257,3 +274,23 @@ class KinesisClient:
             return self.api.get_records(ShardIterator=iterator, Limit=limit)
 
         return self._call(request, f"GetRecords {shard_id}")
+
+    def subscribe(self, subscriber: ShardSubscriber, shard_id: str, position: Position) -> Subscription:
+        """A subscription to ``shard_id`` from ``position`` whose first event has arrived (``Subscription.peek``).
+
+        Retried like every call, and on ``ResourceInUseException`` too: Kinesis refuses a subscription
+        within 5 s of the previous one to the same shard and consumer (kinesis-local: until it notices
+        the previous connection closed).
+        """
+
+        def request() -> Subscription:
+            self.subscribe_calls += 1
+            subscription = subscriber.subscribe(shard_id, position)
+            try:
+                subscription.peek()
+            except BaseException:
+                subscription.close()
+                raise
+            return subscription
+
+        return self._call(request, f"SubscribeToShard {shard_id} ({subscriber.consumer_arn})", SUBSCRIBE_RETRY_CODES)

@@ -9,7 +9,8 @@ its settings; none: the executors' own credentials), ``startingPosition`` (TRIM_
 prefix; ``s3EndpointUrl``, else ``endpointUrl``, for one on S3), ``maxRecordsPerShard`` (10000),
 ``maxBytesPerTrigger`` (none; e.g. ``64m``: bytes of data and partition keys per batch, spread
 over its shards; soft: a shard's read stops at the record that reaches its share),
-``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
+``consumerName`` (none: polling with GetRecords; set: enhanced fan-out through the stream consumer of
+that name, registered when missing), ``maxFetchSeconds`` (2), ``retryDeadlineSeconds`` (60), ``positionLogRetention`` (100 batches), ``logLevel`` (INFO: the executors' Python logging),
 ``faultInjection`` (off; e.g. ``throttle=0.3,server_error=0.1,expire_iterator=0.1,seed=7``, see
 ``faults``; the ``KINESIS_FAULT_INJECTION`` environment variable of the driver sets a default).
 """
@@ -25,6 +26,7 @@ from typing import Any
 
 from common.env import SettingError, parse_byte_size
 from common.settings import AwsSettings, KinesisRole
+from jobs.kinesis.consumer import consumer_name
 from jobs.kinesis.faults import FaultSpec
 from jobs.kinesis.starting_position import StartingPosition
 
@@ -62,6 +64,7 @@ class SourceOptions:
     retry_deadline_seconds: float
     position_log_retention: int
     log_level: str
+    consumer_name: str | None = None  # enhanced fan-out through this stream consumer (None: GetRecords)
     faults: FaultSpec = dataclasses.field(default_factory=FaultSpec)
 
     @classmethod
@@ -109,5 +112,6 @@ class SourceOptions:
             retry_deadline_seconds=number("retryDeadlineSeconds", 60.0),
             position_log_retention=number("positionLogRetention", 100, int),
             log_level=lowered.get("loglevel", "INFO"),
+            consumer_name=consumer_name("kinesis source option 'consumerName'", lowered.get("consumername")),
             faults=FaultSpec.parse(lowered.get("faultinjection", os.environ.get("KINESIS_FAULT_INJECTION"))),
         )

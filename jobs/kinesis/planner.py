@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from common.logs import log_event
 from jobs.kinesis.client import KinesisClient, KinesisSourceError, StreamSummary, boto3_kinesis
+from jobs.kinesis.consumer import ensure_consumer
 from jobs.kinesis.options import SourceOptions
 from jobs.kinesis.position_log import open_position_log
 from jobs.kinesis.positions import (
@@ -111,6 +112,8 @@ class StreamPlanner:
         self.available_now = False
         self._first_start_batch: int | None = None
         self._stream: StreamSummary | None = None  # described at the query's first planning
+        self._consumer_arn: str | None = None  # registered (or found) at the first batch with consumerName
+        self._closed_shards: frozenset[str] = frozenset()  # as ListShards last said
 
     @property
     def client(self) -> KinesisClient:
@@ -152,6 +155,7 @@ class StreamPlanner:
         ends = self._ends(start)
         report_trimmed(ends, self._stream.retention_ms, self.options.stream_name, int(time.time() * 1000))
         listed = self.client.list_shards()
+        self._closed_shards = frozenset(shard.shard_id for shard in listed if shard.closed)
         shard_count = max(1, len(start.shards) or len(listed))
         per_shard = per_shard_limit(max_rows, shard_count, self.options.max_records_per_shard)
         try:
@@ -174,10 +178,33 @@ class StreamPlanner:
         )
         return start if self.available_now and drained else planned
 
+    def consumer_arn(self) -> str | None:
+        """The ARN of the stream consumer ``consumerName`` (registered on first use), None without one."""
+        name = self.options.consumer_name
+        if name is not None and self._consumer_arn is None:
+            self._consumer_arn = ensure_consumer(
+                boto3_kinesis(self.options.aws), self.options.stream_name, name, self.options.retry_deadline_seconds
+            )
+        return self._consumer_arn
+
     def shard_batches(self, planned: SourceOffset) -> list[ShardBatch]:
-        """The reads of the batch that begins at ``planned``: one per shard."""
+        """The reads of the batch that begins at ``planned``: one per shard.
+
+        With ``consumerName`` open shards are read through enhanced fan-out; a closed shard's finite
+        remainder is polled, which sees its end (kinesis-local never ends a subscription to one).
+        """
+        consumer_arn = self.consumer_arn()
         return [
-            ShardBatch(self.options, planned.run, planned.batch, shard, position, planned.limit, planned.byte_limit)
+            ShardBatch(
+                self.options,
+                planned.run,
+                planned.batch,
+                shard,
+                position,
+                planned.limit,
+                planned.byte_limit,
+                None if shard in self._closed_shards else consumer_arn,
+            )
             for shard, position in planned.shards.items()
         ]
 

@@ -50,6 +50,7 @@ class ShardInfo:
     shard_id: str
     parent: str | None = None
     adjacent_parent: str | None = None
+    closed: bool = False  # has an ending sequence number: split or merged away, its remainder is finite
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -66,8 +67,9 @@ class ShardEnd:
     millis_behind_latest: int | None = None
     bytes: int = 0  # data and partition-key bytes of the records read (what Kinesis' quotas count)
     retries: int = 0  # calls retried (throttling, 5xx, connection errors) while reading
-    renewals: int = 0  # expired shard iterators renewed while reading
+    renewals: int = 0  # expired shard iterators renewed, or subscriptions reopened, while reading
     get_records_calls: int = 0  # GetRecords calls the batch made on this shard (Kinesis allows 5/s/shard)
+    subscribe_calls: int = 0  # SubscribeToShard calls (enhanced fan-out) the batch made on this shard
     # Every record that arrived before this time (epoch ms) has been read: the last record's arrival,
     # or the end of the read when it reached the tip; None when neither is known.
     read_through_ms: int | None = None
@@ -82,6 +84,7 @@ class ShardEnd:
             "retries": self.retries,
             "renewals": self.renewals,
             "get_records_calls": self.get_records_calls,
+            "subscribe_calls": self.subscribe_calls,
             "read_through_ms": self.read_through_ms,
         }
 
@@ -96,6 +99,7 @@ class ShardEnd:
             retries=int(data.get("retries", 0)),
             renewals=int(data.get("renewals", 0)),
             get_records_calls=int(data.get("get_records_calls", 0)),
+            subscribe_calls=int(data.get("subscribe_calls", 0)),
             read_through_ms=data.get("read_through_ms"),
         )
 

@@ -33,7 +33,8 @@ def shard_ends(offset: SourceOffset, position_log_root: str, aws: AwsSettings) -
 
 
 def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | None]]:
-    """``{shard: {"records", "bytes", "millis_behind_latest", "get_records_calls", "retries", "renewals"}}`` of
+    """``{shard: {"records", "bytes", "millis_behind_latest", "get_records_calls", "subscribe_calls",
+    "retries", "renewals"}}`` of
     the shards a batch finished."""
     return {
         shard: {
@@ -41,6 +42,7 @@ def shard_lag(ends: Mapping[str, ShardEnd | None]) -> dict[str, dict[str, int | 
             "bytes": end.bytes,
             "millis_behind_latest": end.millis_behind_latest,
             "get_records_calls": end.get_records_calls,
+            "subscribe_calls": end.subscribe_calls,
             "retries": end.retries,
             "renewals": end.renewals,
         }

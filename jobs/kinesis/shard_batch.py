@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobs.kinesis.client import KinesisApi, KinesisClient, boto3_kinesis
+from jobs.kinesis.fan_out import ShardSubscriber
 from jobs.kinesis.faults import FaultyKinesisClient
 from jobs.kinesis.options import SourceOptions
 from jobs.kinesis.position_log import open_position_log
@@ -27,6 +28,7 @@ class ShardBatch:
     start: Position
     limit: int
     byte_limit: int | None = None
+    consumer_arn: str | None = None  # read a first attempt through this consumer's subscription (enhanced fan-out)
 
 
 def executor_client(batch: ShardBatch) -> KinesisClient:
@@ -52,6 +54,7 @@ def read_shard_batch(batch: ShardBatch) -> tuple[list[KinesisRecord], ShardEnd]:
         executor_client(batch),
         batch.shard_id,
         ReadLimits(max_records=batch.limit, max_fetch_seconds=options.max_fetch_seconds, max_bytes=batch.byte_limit),
+        ShardSubscriber(options.aws, batch.consumer_arn) if batch.consumer_arn is not None else None,
     )
     records, end = reader.read(batch.start, recorded)
     if recorded is None:

@@ -1,9 +1,10 @@
-"""Reading one shard for one batch on an executor: GetRecords with limits and replay.
+"""Reading one shard for one batch on an executor: GetRecords or SubscribeToShard, with limits and replay.
 
 ``ShardReader.read`` reads from a start position until a limit (records, bytes, fetch time, shard
-end, caught up with the tip) and returns the records and where it stopped. Given the end a
-previous attempt recorded, it instead stops exactly there, so a replayed batch returns the
-same records. KPL aggregated records are split into their user records, each keeping the
+end, caught up with the tip) and returns the records and where it stopped. With a
+``ShardSubscriber`` (enhanced fan-out) a first attempt takes the records from subscription events;
+otherwise, and always when replaying, it polls GetRecords. Given the end a previous attempt
+recorded, it stops exactly there, so a replayed batch returns the same records. KPL aggregated records are split into their user records, each keeping the
 sub-sequence number that makes a position inside an aggregate exact.
 """
 
@@ -16,12 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from common.aws import error_code
+from common.aws import RETRYABLE_CODES, error_code
 from common.logs import log_event
-from jobs.kinesis.client import KinesisClient, KinesisSourceError
+from jobs.kinesis.client import SUBSCRIBE_RETRY_CODES, KinesisClient, KinesisSourceError
+from jobs.kinesis.fan_out import ShardSubscriber
 from jobs.kinesis.positions import Position, ShardEnd, is_consumed, position_after, sequence_key
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mypy_boto3_kinesis.type_defs import GetRecordsOutputTypeDef, RecordTypeDef
 
 logger = logging.getLogger("jobs.kinesis")
@@ -102,14 +106,19 @@ class Budget:
 class ShardReader:
     """Reads one shard through a ``KinesisClient``: up to limits, or exactly up to a recorded end.
 
-    ``renewals`` counts the expired iterators renewed over the reader's life; it goes into the
-    position log with the client's ``retries`` and ``get_records_calls``.
+    With ``subscriber`` a first attempt reads through enhanced fan-out (``SubscribeToShard``).
+    ``renewals`` counts the expired iterators renewed and the subscriptions reopened over the
+    reader's life; it goes into the position log with the client's ``retries``,
+    ``get_records_calls`` and ``subscribe_calls``.
     """
 
-    def __init__(self, client: KinesisClient, shard_id: str, limits: ReadLimits) -> None:
+    def __init__(
+        self, client: KinesisClient, shard_id: str, limits: ReadLimits, subscriber: ShardSubscriber | None = None
+    ) -> None:
         self.client = client
         self.shard_id = shard_id
         self.limits = limits
+        self.subscriber = subscriber
         self.renewals = 0
 
     def _get_records(self, iterator: str, limit: int, resume_from: Position) -> tuple[GetRecordsOutputTypeDef, str]:
@@ -139,6 +148,8 @@ class ShardReader:
         """Records after ``start``: up to the limits, or exactly up to ``replay_to`` when given."""
         if replay_to is not None and replay_to.records == 0:
             return [], replay_to
+        if replay_to is None and self.subscriber is not None:
+            return self._read_subscribed(self.subscriber, start)
         records: list[KinesisRecord] = []
         # Where reading stands: every record at or before it has been returned (or precedes start).
         # Records at or before it are skipped, which also makes a renewed iterator (re-opened at an
@@ -163,7 +174,7 @@ class ShardReader:
             ask = min(10_000, wanted - len(records))
             response, iterator = self._get_records(iterator, ask, position)
             millis_behind = response.get("MillisBehindLatest")
-            position, stopped_inside = self._take(response, position, records, budget, target)
+            position, stopped_inside = self._take(response["Records"], position, records, budget, target)
             passed_target = stopped_inside and target is not None
             next_iterator = response.get("NextShardIterator")
             if next_iterator is None:
@@ -180,7 +191,12 @@ class ShardReader:
         if replay_to is not None:
             self._check_replay(records, replay_to)
             return records, replay_to
-        end = ShardEnd(
+        return records, self._end(records, position, budget, closed, millis_behind)
+
+    def _end(
+        self, records: list[KinesisRecord], position: Position, budget: Budget, closed: bool, millis_behind: int | None
+    ) -> ShardEnd:
+        return ShardEnd(
             position=position,
             records=len(records),
             bytes=budget.read_bytes,
@@ -189,23 +205,71 @@ class ShardReader:
             retries=self.client.retries,
             renewals=self.renewals,
             get_records_calls=self.client.get_records_calls,
+            subscribe_calls=self.client.subscribe_calls,
             read_through_ms=read_through_ms(records, millis_behind),
         )
-        return records, end
+
+    def _read_subscribed(self, subscriber: ShardSubscriber, start: Position) -> tuple[list[KinesisRecord], ShardEnd]:
+        """A first attempt through enhanced fan-out: subscription events from ``start`` until a limit.
+
+        Stops after the event that reaches the record or byte budget, shows the shard caught up
+        (``MillisBehindLatest`` 0), or arrives past ``max_fetch_seconds``; and at the shard's end
+        (``ChildShards`` with no ``ContinuationSequenceNumber``). A subscription that ends (Kinesis
+        closes each after 5 minutes) or fails with a retryable error is reopened from where
+        reading stands.
+        """
+        from botocore.exceptions import ClientError, HTTPClientError
+
+        records: list[KinesisRecord] = []
+        position = start
+        budget = Budget(self.limits.max_records, self.limits.max_bytes)
+        clock = self.client.clock
+        deadline = clock() + self.limits.max_fetch_seconds
+        millis_behind: int | None = None
+        closed = False
+        done = False
+        while not done:
+            subscription = self.client.subscribe(subscriber, self.shard_id, position)
+            try:
+                for event in subscription:
+                    millis_behind = event.get("MillisBehindLatest")
+                    position, stopped_inside = self._take(event["Records"], position, records, budget, None)
+                    if event.get("ChildShards") and not event.get("ContinuationSequenceNumber"):
+                        closed, done = not stopped_inside, True
+                        break
+                    if stopped_inside or budget.spent(records) or millis_behind == 0 or clock() >= deadline:
+                        done = True
+                        break
+            except (ClientError, HTTPClientError) as error:
+                code = error_code(error)
+                if isinstance(error, ClientError) and code not in RETRYABLE_CODES | SUBSCRIBE_RETRY_CODES:
+                    raise
+                self._reopened("kinesis_subscription_failed", position, error=code or type(error).__name__)
+                continue
+            finally:
+                subscription.close()
+            if not done:
+                self._reopened("kinesis_subscription_ended", position)
+        return records, self._end(records, position, budget, closed, millis_behind)
+
+    def _reopened(self, event: str, position: Position, **fields: object) -> None:
+        self.renewals += 1
+        log_event(logger, event, logging.WARNING, shard=self.shard_id, resume_from=position, **fields)
 
     def _take(
         self,
-        response: GetRecordsOutputTypeDef,
+        raw_records: Sequence[RecordTypeDef],
         position: Position,
         records: list[KinesisRecord],
         budget: Budget,
         target: Position | None,
     ) -> tuple[Position, bool]:
-        """Append the response's unread user records to ``records``, within ``budget`` and not past ``target``.
+        """Append the unread user records of ``raw_records`` (a GetRecords response's or a subscription
+        event's) to ``records``, within ``budget`` and not past ``target``.
 
-        Returns the new position and whether records of this response were left unread.
+        Returns the new position and whether any of ``raw_records`` were left unread.
         """
-        for raw in response["Records"]:
+        for raw in raw_records:
             for record in self._user_records(raw):
                 if is_consumed(position, record.sequence_number, record.sub_sequence_number):
                     continue

@@ -15,22 +15,11 @@ from typing import Any
 
 import pytest
 from pipeline_testing import create_stream, wait_until
-from source_testing import drain, source_frame
+from source_testing import drain, put, source_frame
 
 from common.aws import wait_for_stream_active
 
 pytestmark = pytest.mark.integration
-KEYS = [f"key-{k}" for k in range(12)]
-
-
-def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
-    payloads = [json.dumps({"key": KEYS[n % len(KEYS)], "n": n}) for n in numbers]
-    records = [
-        {"Data": p.encode(), "PartitionKey": KEYS[n % len(KEYS)]} for n, p in zip(numbers, payloads, strict=False)
-    ]
-    for begin in range(0, len(records), 100):
-        assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
-    return payloads
 
 
 def test_reads_every_record_once_across_shards_and_batches(
