@@ -4,7 +4,8 @@ The kill points are found by watching what the job leaves behind (no hook in the
 after the source has read (a new shard-position log entry), right after an enriched_articles
 commit (before the quarantine commit and Spark's), and before Spark's commit (an ``offsets/N``
 file whose ``commits/N`` does not exist yet). The tables, read through their Delta log, must
-hold every valid article exactly once and every malformed record once in quarantine.
+hold every valid article exactly once and every malformed record once in quarantine. It runs
+twice: polling (moto) and enhanced fan-out (kinesis-local, the emulator with SubscribeToShard).
 """
 
 from __future__ import annotations
@@ -69,16 +70,34 @@ def batch_appends(s3: Any, bucket: str, table: str) -> tuple[int, int]:
     return len(transactions), len(transactions) - len(set(transactions))
 
 
+def kinesis_for(read_mode: str, request: pytest.FixtureRequest) -> tuple[str, Any, dict[str, str]]:
+    """(Kinesis endpoint, client, extra job settings) of a read mode: polling on moto, fan-out on kinesis-local."""
+    if read_mode == "polling":
+        return request.getfixturevalue("moto_endpoint"), request.getfixturevalue("kinesis"), {}
+    endpoint = request.getfixturevalue("kinesis_local_endpoint")
+    return endpoint, request.getfixturevalue("kinesis_local"), {"KINESIS_CONSUMER_NAME": "crash-test"}
+
+
+@pytest.mark.parametrize("read_mode", ["polling", "fan-out"])
 def test_sigkill_at_any_point_loses_and_repeats_nothing(
-    moto_endpoint: str, aws: AwsSettings, kinesis: Any, s3: Any, names: dict, tmp_path: Path
+    read_mode: str,
+    request: pytest.FixtureRequest,
+    moto_endpoint: str,
+    aws: AwsSettings,
+    s3: Any,
+    names: dict,
+    tmp_path: Path,
 ) -> None:
     stream, bucket = names["stream"], names["bucket"]
+    kinesis_endpoint, kinesis, mode_settings = kinesis_for(read_mode, request)
     valid_ids = stream_of_articles(kinesis, s3, names, count=ARTICLES, seed=5, authors=4, malformed=MALFORMED)
 
     checkpoints = tmp_path / "checkpoints"
     env = {
         **os.environ,
-        "AWS_ENDPOINT_URL": moto_endpoint,
+        **mode_settings,
+        "AWS_ENDPOINT_URL": kinesis_endpoint,
+        "AWS_ENDPOINT_URL_S3": moto_endpoint,
         "KINESIS_STREAM_NAME": stream,
         "S3_BUCKET_NAME": bucket,
         "CHECKPOINT_LOCATION": str(checkpoints),
@@ -134,10 +153,14 @@ def test_sigkill_at_any_point_loses_and_repeats_nothing(
     quarantine_appends, quarantine_repeated = batch_appends(s3, bucket, "quarantine")
     read_entries = [ShardEnd.from_json(json.loads(Path(p).read_text())) for p in files(positions, "*/*/*.json")]
     print(
-        f"crash test: {len(runs.logs)} runs ({len(runs.logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
+        f"crash test ({read_mode}): {len(runs.logs)} runs ({len(runs.logs) - 1} SIGKILLs), {len(valid_ids) + len(MALFORMED)} published, "
         f"{sum(e.records for e in read_entries)} read by the source (position log), {appends} enriched and "
         f"{quarantine_appends} quarantine batch commits, {repeated + quarantine_repeated} repeated; "
         f"{len(enriched)} enriched + {len(quarantine)} quarantined rows in the tables"
     )
     assert repeated == 0 and quarantine_repeated == 0, "a replayed batch was committed twice"
     assert sum(e.records for e in read_entries) == len(valid_ids) + len(MALFORMED), "each record read in one batch"
+    if read_mode == "fan-out":
+        assert all(e.subscribe_calls and not e.get_records_calls for e in read_entries if e.records), (
+            "first attempts read through subscriptions"
+        )
