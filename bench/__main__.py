@@ -6,6 +6,7 @@ Examples::
     python -m bench --runs 5 --records 20000 # more, longer runs
     python -m bench --only publisher,source  # a subset (results.md keeps the other figures)
     python -m bench --smoke --out /tmp/b     # seconds-sized harness check (the test suite uses it)
+    python -m bench --only fan_out           # figure 8: polling vs enhanced fan-out, on kinesis-local
     python -m bench --only latency --latency-rates 100 --latency-seconds 30 \
         --variant base --variant 'rocksdb:spark.sql.streaming.stateStore.providerClass=...'
                                              # one job run per variant, side by side (latency_variants.json)
@@ -29,7 +30,9 @@ from bench.repo import REPO
 from bench.result_files import document, write_json
 from jobs.settings import DEFAULT_SHUFFLE_PARTITIONS
 
-BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency", "dedup")
+BENCHMARKS = ("publisher", "throughput", "source", "scaling", "latency", "dedup", "fan_out")
+# Figures that need no moto_server (fan_out starts its own kinesis-local).
+WITHOUT_MOTO = frozenset({"dedup", "fan_out"})
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -80,6 +83,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="as the job's SHUFFLE_PARTITIONS default",
     )
     parser.add_argument("--dedup-ids", default="100000,1000000", help="cache sizes of the dedup benchmark")
+    parser.add_argument("--fan-out-records", type=int, default=4_000, help="fan_out: backlog records per shard")
+    parser.add_argument("--fan-out-record-bytes", type=int, default=1024, help="fan_out: record size")
+    parser.add_argument(
+        "--fan-out-max-records", type=int, default=1_000, help="fan_out: records per read (as maxRecordsPerShard)"
+    )
+    parser.add_argument("--fan-out-rate", type=float, default=20, help="fan_out: records/s of the latency publisher")
+    parser.add_argument(
+        "--fan-out-triggers", default="5,1", help="fan_out: trigger intervals (s) of the latency phases; 5 is the job's"
+    )
+    parser.add_argument("--fan-out-seconds", type=float, default=60, help="fan_out: seconds of publishing per trigger")
     parser.add_argument(
         "--variant",
         action="append",
@@ -102,6 +115,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.scaling_executors = "1x1"
         args.latency_rates, args.latency_seconds, args.window_seconds = "50", 2, 2
         args.dedup_ids = "20000"
+        args.fan_out_records, args.fan_out_max_records = 200, 100
+        args.fan_out_triggers, args.fan_out_seconds = "1", 5
     return args
 
 
@@ -236,8 +251,38 @@ def run_latency(
         write_json(out / "memory.json", document("memory", config, memory))
 
 
+def run_fan_out(args: argparse.Namespace, work_dir: Path, out: Path, config: dict[str, Any]) -> None:
+    """Figure 8 (``fan_out.json``): polling vs enhanced fan-out on a kinesis-local of its own."""
+    from bench.fan_out_bench import read_modes
+    from bench.kinesis_local import KinesisLocal, version
+
+    if version() is None and shutil.which("npm") is None:
+        log("8. skipped: kinesis-local is not installed and npm is missing (scripts/install-kinesis-local.sh)")
+        return
+    log("8. Kinesis read modes: polling (GetRecords) vs enhanced fan-out (SubscribeToShard), kinesis-local")
+    local = KinesisLocal.start(work_dir)
+    try:
+        result = read_modes(
+            local,
+            shards=args.shards,
+            records_per_shard=args.fan_out_records,
+            record_bytes=args.fan_out_record_bytes,
+            max_records=args.fan_out_max_records,
+            max_fetch_seconds=2.0,  # the job's maxFetchSeconds default
+            runs=args.runs,
+            rate=args.fan_out_rate,
+            triggers=[float(t) for t in args.fan_out_triggers.split(",")],
+            seconds=args.fan_out_seconds,
+        )
+    finally:
+        local.stop()
+    doc = document("fan_out", config, result)
+    doc["machine"]["emulator"] = f"{result['emulator']} (Kinesis, 127.0.0.1)"
+    write_json(out / "fan_out.json", doc)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected benchmarks on one ``moto_server``; write ``results.md`` and the plots (2: bad ``--only``)."""
+    """Run the selected benchmarks on one ``moto_server`` (fan_out: kinesis-local); write ``results.md`` and the plots (2: bad ``--only``)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     selected = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(selected) - set(BENCHMARKS)
@@ -251,11 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="article-bench-"))
     began = time.monotonic()
     log(f"benchmarks {selected}; {machine()['cores']} cores; results -> {out}; scratch {work_dir}")
-    emulator = Emulator.start(work_dir)
+    emulator = Emulator.start(work_dir) if set(selected) - WITHOUT_MOTO else None
     failed = False
     config = {k: v for k, v in vars(args).items() if k not in ("out", "only")}
     try:
         if "publisher" in selected:
+            assert emulator is not None
             from bench.publisher_bench import publisher_throughput
 
             log("5. publisher: KinesisWriter vs raw PutRecords vs PutRecord")
@@ -274,14 +320,19 @@ def main(argv: list[str] | None = None) -> int:
             sizes = [int(size) for size in args.dedup_ids.split(",")]
             write_json(out / "dedup.json", document("dedup", config, dedup_cache(sizes, args.runs)))
         if {"throughput", "source", "scaling"} & set(selected):
+            assert emulator is not None
             run_spark_benchmarks(selected, args, emulator, out, config)
         if "latency" in selected:
+            assert emulator is not None
             run_latency(args, emulator, work_dir, out, config)
+        if "fan_out" in selected:
+            run_fan_out(args, work_dir, out, config)
     except Exception:
         failed = True
         raise
     finally:
-        emulator.stop()
+        if emulator is not None:
+            emulator.stop()
         if not failed:
             shutil.rmtree(work_dir, ignore_errors=True)
         else:

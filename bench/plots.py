@@ -1,4 +1,4 @@
-"""``latency.png`` and ``scaling.png``, from the JSON results."""
+"""``latency.png``, ``scaling.png`` and ``fan_out.png``, from the JSON results."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bench.result_files import load_result
 
 
 def plot(results: Path) -> list[Path]:
-    """Draw the plot of each figure that has a result in ``results`` (latency, scaling); returns the files written."""
+    """Draw the plot of each figure that has a result in ``results`` (latency, scaling, fan_out); returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,6 +23,9 @@ def plot(results: Path) -> list[Path]:
     if doc := load_result(results, "scaling"):
         written.append(results / "scaling.png")
         _plot_scaling(plt, doc, written[-1])
+    if doc := load_result(results, "fan_out"):
+        written.append(results / "fan_out.png")
+        _plot_fan_out(plt, doc, written[-1])
     for path in written:
         log(f"wrote {path}")
     return written
@@ -73,6 +76,43 @@ def _plot_scaling(plt: Any, doc: dict[str, Any], path: Path) -> None:
     left.legend(fontsize=8)
     fig.suptitle(
         f"Throughput, {doc['machine']['cores']} cores, moto, local[2], {r['records']:,} records, median of {r['runs']}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _plot_fan_out(plt: Any, doc: dict[str, Any], path: Path) -> None:
+    """Figure 8: latency distribution (CDF) per mode and trigger; drain throughput per mode."""
+    r = doc["result"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    styles = {"polling": "-", "fan_out": "--"}
+    for phase in r["latency"]:
+        for mode in phase["modes"]:
+            values = mode["latencies"]
+            if not values:
+                continue
+            fractions = [(i + 1) / len(values) for i in range(len(values))]
+            left.step(
+                values,
+                fractions,
+                styles[mode["mode"]],
+                where="post",
+                label=f"{mode['mode']}, trigger {phase['trigger_s']:g} s (p50 {mode['latency_s']['p50']:.2f} s)",
+            )
+    left.set_xlabel("put -> read returned (s)")
+    left.set_ylabel("fraction of records")
+    left.set_title(f"Latency, {r['latency'][0]['rate']:g} records/s" if r["latency"] else "Latency")
+    left.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    modes = list(r["drain_summary"])
+    right.bar(modes, [r["drain_summary"][m]["records_per_s_per_shard"] for m in modes], color=["C0", "C1"])
+    right.set_ylabel("records/s per shard")
+    right.set_title(f"Drain, reads of {r['max_records']:,}")
+    right.grid(alpha=0.3, axis="y")
+    fig.suptitle(
+        f"Polling vs enhanced fan-out, {r['emulator']}, {doc['machine']['cores']} cores, "
+        f"{r['shards']} shards, {r['record_bytes'] / 1024:g} KB records"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=90)

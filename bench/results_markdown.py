@@ -9,6 +9,7 @@ from typing import Any
 from tabulate import tabulate
 
 from bench.dedup_rows import dedup_rows
+from bench.fan_out_rows import fan_out_lines, fan_out_rows
 from bench.latency_rows import breakdown_lines, latency_rows, memory_rows, variant_lines
 from bench.progress import log
 from bench.publisher_rows import publisher_rows
@@ -23,6 +24,7 @@ _ROWS: dict[str, Callable[[dict[str, Any]], list[list[str]]]] = {
     "publisher": publisher_rows,
     "memory": memory_rows,
     "dedup": dedup_rows,
+    "fan_out": fan_out_rows,
 }
 
 
@@ -123,6 +125,7 @@ def write_markdown(results: Path) -> Path:
     breakdowns = [
         *(breakdown_lines(doc) if (doc := load_result(results, "latency")) else []),
         *(variant_lines(doc) if (doc := load_result(results, "latency_variants")) else []),
+        *(fan_out_lines(doc) if (doc := load_result(results, "fan_out")) else []),
     ]
     path = results / "results.md"
     path.write_text("\n".join([*header, body, "", *breakdowns, *before_after(results), *plots]) + "\n")
