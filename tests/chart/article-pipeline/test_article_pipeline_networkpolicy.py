@@ -141,7 +141,7 @@ def release_pods(objs: list[Manifest]) -> dict[str, Endpoint]:
     executor pods carry `spec.<role>.labels`), keyed by their component."""
     found: dict[str, Endpoint] = {}
     for i, o in enumerate(objs):
-        if o["kind"] == "Deployment":
+        if o["kind"] in ("Deployment", "Job"):
             labels = o["spec"]["template"]["metadata"]["labels"]
         elif o["kind"] == "Pod":
             labels = o["metadata"]["labels"]
@@ -191,6 +191,8 @@ def expected_inside(objs: list[Manifest], local: bool) -> set[tuple[str, str, in
     }
     if local:
         out |= {(c, "aws-emulator", 4566) for c in ("publisher", "test", "driver", "executor")}
+        if "consumer-deregister" in release_pods(objs):
+            out.add(("consumer-deregister", "aws-emulator", 4566))
     return out
 
 
@@ -420,6 +422,36 @@ def test_spark_ui_peers_only_with_the_ui_service(render: Render) -> None:
         assert {(n, p) for n, d in pods.items() for p in PORTS if connects(policies, MONITORING, d, p)} == expected
 
 
+CONSUMER_SET = ("spark-job.job.consumerName=article-pipeline-efo",)
+
+
+@pytest.mark.parametrize("values_file", [KIND_VALUES, AWS_VALUES], ids=["localstack", "aws"])
+def test_the_consumer_hook_reaches_kinesis_and_nothing_else(render: Render, values_file: Path) -> None:
+    """The `pre-delete` hook that deregisters the stream consumer (spark-job.job.consumerName) is
+    denied like every pod of the release, resolves names, and reaches Kinesis (LocalStack's edge
+    port, or AWS on 443 without LocalStack) and nothing else; nobody reaches it."""
+    objs = render(values_file, sets=CONSUMER_SET)
+    policies, pods = policies_of(objs), release_pods(objs)
+    hook = pods["consumer-deregister"]
+    local = localstack_on(objs)
+    assert allows(policies, "Egress", hook, KUBE_DNS, 53, "UDP")
+    assert allows(policies, "Egress", hook, AWS, 443, "TCP") is not local
+    assert not allows(policies, "Egress", hook, API_SERVER, 6443, "TCP")
+    assert not allows(policies, "Egress", hook, AWS, 80, "TCP")
+    reached = {(d, p) for d, dst in pods.items() for p in PORTS if connects(policies, hook, dst, p)}
+    assert reached == ({("aws-emulator", 4566)} if local else set())
+    for src in (*pods.values(), STRANGER, HOST, MONITORING):
+        assert not any(allows(policies, "Ingress", hook, src, p, "TCP") for p in PORTS), src.name
+    assert inside_matrix(objs) == expected_inside(objs, local)
+
+
+def test_no_consumer_no_hook_policy(render: Render) -> None:
+    objs = render(KIND_VALUES)
+    assert "consumer-deregister" not in release_pods(objs)
+    assert f"{RELEASE}-spark-consumer-deregister" not in {p["metadata"]["name"] for p in policies_of(objs)}
+    assert "'app.kubernetes.io/component': 'consumer-deregister'" not in str(policies_of(objs))
+
+
 def test_no_helm_test_pod_no_allow_for_it(render: Render) -> None:
     objs = render(KIND_VALUES, sets=("publisher.helmTest.enabled=false",))
     assert "test" not in release_pods(objs)
@@ -520,7 +552,7 @@ def test_node_network_script_is_what_the_docs_pass() -> None:
 def test_docs_describe_every_policy(render: Render) -> None:
     docs = (CHART.parents[1] / "docs" / "kubernetes.md").read_text()
     section = docs.split("## Network policies", 1)[1].split("\n## ", 1)[0]
-    for policy in policies_of(render(KIND_VALUES)):
+    for policy in policies_of(render(KIND_VALUES, sets=CONSUMER_SET)):
         suffix = policy["metadata"]["name"].removeprefix(f"{RELEASE}-")
         assert f"`{suffix}`" in section, f"docs/kubernetes.md: no `{suffix}` in Network policies"
 

@@ -100,3 +100,15 @@ def test_notes_tell_where_the_token_is(run_helm: Helm) -> None:
         run_helm, "--set", "publisher.apiToken.enabled=true", "--set", "publisher.apiToken.existingSecret=my-token"
     )
     assert "secret my-token" in own
+
+
+def test_notes_name_the_consumer_and_its_hook(run_helm: Helm, render: Render) -> None:
+    """With spark-job.job.consumerName NOTES say the job reads through that consumer and name the
+    `pre-delete` hook that deregisters it; without it, neither."""
+    sets = ("spark-job.job.consumerName=article-pipeline-efo",)
+    text = notes(run_helm, "-f", str(KIND_VALUES), "--set", sets[0])
+    assert "stream consumer article-pipeline-efo (enhanced fan-out" in text
+    job = f"{SPARK_APP}-consumer-deregister"
+    assert "pre-delete hook" in text and f"Job {job};" in text
+    assert job in {o["metadata"]["name"] for o in render(KIND_VALUES, sets=sets)}
+    assert "consumer" not in notes(run_helm, "-f", str(KIND_VALUES))

@@ -7,11 +7,12 @@ each subchart's values (as NOTES.txt does).
 
 {{/*
 The context a subchart's name and label helpers need, for a component of the release:
-publisher, test (the publisher's `helm test` pod), driver, executor, aws-emulator (LocalStack).
+publisher, test (the publisher's `helm test` pod), driver, executor, consumer-deregister (the
+spark-job's `pre-delete` hook with `spark-job.job.consumerName`), aws-emulator (LocalStack).
 Returns the subchart's name, for `(index $.Values <chart>)`.
 */}}
 {{- define "article-pipeline.networkpolicy.chartOf" -}}
-{{- get (dict "publisher" "publisher" "test" "publisher" "driver" "spark-job" "executor" "spark-job" "aws-emulator" "localstack") . -}}
+{{- get (dict "publisher" "publisher" "test" "publisher" "driver" "spark-job" "executor" "spark-job" "consumer-deregister" "spark-job" "aws-emulator" "localstack") . -}}
 {{- end -}}
 
 {{/*
@@ -81,7 +82,7 @@ podSelector:
 
 {{/*
 Egress rule(s) to Kinesis, S3 and STS, for the pods that call them (publisher, its test pod, the
-driver with its init containers, the executors). With LocalStack in the release: its pod's edge
+driver with its init containers, the executors, the consumer's `pre-delete` hook). With LocalStack in the release: its pod's edge
 port, nothing else. Without: TCP `networkPolicy.aws.ports` to `networkPolicy.aws.cidrs`.
 */}}
 {{- define "article-pipeline.networkpolicy.awsEgress" -}}

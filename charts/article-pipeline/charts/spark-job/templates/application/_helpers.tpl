@@ -58,6 +58,9 @@ would rerun an available-now run forever.
 {{- if eq (toString .name) "_SPARK_AUTH_SECRET" }}
 {{- fail "extraEnv _SPARK_AUTH_SECRET is refused: Spark generates the authentication secret per application and passes it to the executors itself (spark.authenticate)" }}
 {{- end }}
+{{- if eq (toString .name) "KINESIS_CONSUMER_NAME" }}
+{{- fail "extraEnv KINESIS_CONSUMER_NAME is refused: set job.consumerName, which the chart gives the driver and the pre-delete hook that deregisters the consumer at helm uninstall" }}
+{{- end }}
 {{- if eq (toString .name) "JOB_METRICS_BIND" }}
 {{- fail "extraEnv JOB_METRICS_BIND is refused: the chart sets it on the driver from metrics.enabled and metrics.port (the port its annotations, NetworkPolicy and PodMonitor name)" }}
 {{- end }}
@@ -233,6 +236,11 @@ spec:
       terminationMessagePolicy: FallbackToLogsOnError
       env:
         {{- include "spark-job.application.env" $root | nindent 8 }}
+        {{- if and $driver $v.job.consumerName }}
+        # Enhanced fan-out through the stream consumer job.consumerName (templates/consumer/): the
+        # driver registers or finds it and hands it to the executors in the source's options.
+        {{- include "spark-job.consumer.env" $root | trim | nindent 8 }}
+        {{- end }}
         {{- if and $driver $v.metrics.enabled }}
         # The job's own Prometheus metrics (jobs/job_metrics.py), on every interface of the pod:
         # the driver pod's annotations, the PodMonitor and the NetworkPolicy name this port.
