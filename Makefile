@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CLUSTER ?= local
 
 .DEFAULT_GOAL := help
-.PHONY: help venv jars run test test-unit lint inspect reconcile status report reset bench podman-setup base-image images images-test
+.PHONY: help venv jars run test test-unit lint inspect reconcile status efo-deregister report reset bench podman-setup base-image images images-test
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ reconcile: $(STAMP) ## published = enriched + quarantined, no duplicates (exit 1
 
 status: $(STAMP) ## one screen: health, shards, lag, latest batches, rows in each output
 	$(BIN)/python -m ops.status
+
+# `python -m jobs.kinesis.consumer deregister` in the environment `make run` gives its processes
+# (ops/defaults.py: the local emulator unless AWS_ENDPOINT_URL is set; empty means real AWS).
+efo-deregister: $(STAMP) ## deregister the stream consumer KINESIS_CONSUMER_NAME (enhanced fan-out); exit 0 if absent
+	$(BIN)/python -c 'import os, sys; from ops.defaults import apply_local_defaults; os.execve(sys.executable, [sys.executable, "-m", "jobs.kinesis.consumer", "deregister"], apply_local_defaults())'
 
 # The dashboard's main panels without Grafana (ops/report/), from the endpoints `make run` serves;
 # REPORT_ARGS="--help" lists the options, e.g. REPORT_ARGS="--for 60s --every 1s".
