@@ -131,9 +131,19 @@ def test_position_log_first_writer_wins(backend: str, tmp_path: Path, aws: Any, 
         assert not [name for name in os.listdir(tmp_path / "run1" / f"{9:012d}") if name.startswith(".tmp")]
 
 
+@pytest.mark.parametrize("read_mode", ["polling", "fan-out"])
 def test_a_byte_limit_splits_the_drain_into_batches_of_that_size_and_reads_all_once(
-    spark: Any, moto_endpoint: str, kinesis: Any, names: dict, tmp_path: Path
+    read_mode: str, spark: Any, request: pytest.FixtureRequest, names: dict, tmp_path: Path
 ) -> None:
+    if read_mode == "polling":
+        endpoint, kinesis, mode_options = (
+            request.getfixturevalue("moto_endpoint"),
+            request.getfixturevalue("kinesis"),
+            {},
+        )
+    else:  # enhanced fan-out on kinesis-local (moto has no SubscribeToShard)
+        endpoint, kinesis = request.getfixturevalue("kinesis_local_endpoint"), request.getfixturevalue("kinesis_local")
+        mode_options = {"consumerName": "bytes"}
     create_stream(kinesis, names["stream"], 2)
     records = [
         {"Data": json.dumps({"n": n, "pad": "x" * (100 + 7 * (n % 50))}).encode(), "PartitionKey": f"key-{n}"}
@@ -142,7 +152,7 @@ def test_a_byte_limit_splits_the_drain_into_batches_of_that_size_and_reads_all_o
     assert kinesis.put_records(StreamName=names["stream"], Records=records)["FailedRecordCount"] == 0
     size = {json.loads(r["Data"])["n"]: len(r["Data"]) + len(r["PartitionKey"]) for r in records}
 
-    rows = drain(spark, moto_endpoint, names["stream"], tmp_path, maxBytesPerTrigger="10k")
+    rows = drain(spark, endpoint, names["stream"], tmp_path, maxBytesPerTrigger="10k", **mode_options)
 
     delivered = [json.loads(bytes(row["data"]))["n"] for row in rows]
     assert sorted(delivered) == list(range(240)), "every record once, to the end of the stream"
