@@ -254,13 +254,14 @@ def run_latency(
 def run_fan_out(args: argparse.Namespace, work_dir: Path, out: Path, config: dict[str, Any]) -> None:
     """Figure 8 (``fan_out.json``): polling vs enhanced fan-out on a kinesis-local of its own."""
     from bench.fan_out_bench import read_modes
-    from bench.kinesis_local import KinesisLocal, version
+    from ops.kinesis_local import KinesisLocal, version
 
     if version() is None and shutil.which("npm") is None:
         log("8. skipped: kinesis-local is not installed and npm is missing (scripts/install-kinesis-local.sh)")
         return
     log("8. Kinesis read modes: polling (GetRecords) vs enhanced fan-out (SubscribeToShard), kinesis-local")
     local = KinesisLocal.start(work_dir)
+    log(f"kinesis-local {version()} on {local.endpoint} (pid {local.child.process.pid})")
     try:
         result = read_modes(
             local,

@@ -20,6 +20,7 @@ on kinesis-local (moto has no SubscribeToShard), both modes in the same run:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -27,11 +28,11 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from bench.kinesis_local import KinesisLocal, version
 from bench.process_tree import tree_cpu_seconds
 from bench.progress import log
 from bench.stats import median, percentiles
@@ -41,6 +42,10 @@ from jobs.kinesis.consumer import ensure_consumer
 from jobs.kinesis.fan_out import ShardSubscriber
 from jobs.kinesis.positions import TRIM_HORIZON, Position
 from jobs.kinesis.shard_reader import KinesisRecord, ReadLimits, ShardReader
+from ops.kinesis_local import KinesisLocal, version
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 MODES = ("polling", "fan_out")
 CONSUMER = "bench-fan-out"
@@ -381,6 +386,23 @@ def latency_phase(
     }
 
 
+def _source_warnings_silenced(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with the source's logger at ERROR (its retry warnings are counted instead)."""
+
+    @functools.wraps(function)
+    def silenced(*args: P.args, **kwargs: P.kwargs) -> R:
+        source_logger = logging.getLogger("jobs.kinesis")
+        level = source_logger.level
+        source_logger.setLevel(logging.ERROR)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            source_logger.setLevel(level)
+
+    return silenced
+
+
+@_source_warnings_silenced
 def read_modes(
     local: KinesisLocal,
     *,
@@ -399,39 +421,6 @@ def read_modes(
     The source's ``kinesis_retry`` warnings (a refused subscription each) are silenced here: the
     reads count them (``retries``).
     """
-    source_logger = logging.getLogger("jobs.kinesis")
-    level = source_logger.level
-    source_logger.setLevel(logging.ERROR)
-    try:
-        return _read_modes(
-            local,
-            shards=shards,
-            records_per_shard=records_per_shard,
-            record_bytes=record_bytes,
-            max_records=max_records,
-            max_fetch_seconds=max_fetch_seconds,
-            runs=runs,
-            rate=rate,
-            triggers=triggers,
-            seconds=seconds,
-        )
-    finally:
-        source_logger.setLevel(level)
-
-
-def _read_modes(
-    local: KinesisLocal,
-    *,
-    shards: int,
-    records_per_shard: int,
-    record_bytes: int,
-    max_records: int,
-    max_fetch_seconds: float,
-    runs: int,
-    rate: float,
-    triggers: list[float],
-    seconds: float,
-) -> dict[str, Any]:
     kinesis = client("kinesis", local.aws)
     stream = f"fan-out-{uuid.uuid4().hex[:8]}"
     kinesis.create_stream(StreamName=stream, ShardCount=shards)

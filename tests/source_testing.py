@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,25 @@ def put(kinesis: Any, stream: str, numbers: range) -> list[str]:
     for begin in range(0, len(records), 100):
         assert kinesis.put_records(StreamName=stream, Records=records[begin : begin + 100])["FailedRecordCount"] == 0
     return payloads
+
+
+class Delivered:
+    """What a streaming query's ``foreachBatch`` delivered: each row as a dict with its batch id."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def collect(self, frame: Any, batch: int) -> None:
+        rows = [{**r.asDict(), "batch": batch} for r in frame.collect()]
+        with self._lock:
+            self.rows.extend(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(list(self.rows))
 
 
 def source_frame(spark: Any, endpoint: str, stream: str, checkpoint: Path, **options: str) -> Any:

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 from pipeline_testing import REPO, create_stream, wait_until
-from source_testing import put, source_frame
+from source_testing import Delivered, put, source_frame
 
 from common.aws import wait_for_stream_active
 from jobs.kinesis.positions import ShardEnd
@@ -105,17 +104,11 @@ def test_a_shard_split_while_subscribed_loses_and_repeats_nothing(
 ) -> None:
     kinesis, stream = kinesis_local, names["stream"]
     create_stream(kinesis, stream, 1)
-    delivered: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def collect(frame: Any, batch: int) -> None:
-        rows = [{**r.asDict(), "batch": batch} for r in frame.collect()]
-        with lock:
-            delivered.extend(rows)
+    delivered = Delivered()
 
     query = (
         source_frame(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="15", consumerName="splitter")
-        .writeStream.foreachBatch(collect)
+        .writeStream.foreachBatch(delivered.collect)
         .option("checkpointLocation", str(tmp_path / "spark"))
         .trigger(processingTime="1 second")
         .start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 from pipeline_testing import create_stream, wait_until
-from source_testing import drain, put, source_frame
+from source_testing import Delivered, drain, put, source_frame
 
 from common.aws import wait_for_stream_active
 
@@ -71,17 +70,11 @@ def test_resharding_while_data_flows_loses_and_repeats_nothing(
 ) -> None:
     kinesis, stream = kinesis_local, names["stream"]
     create_stream(kinesis, stream, 2)
-    delivered: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def collect(frame: Any, batch: int) -> None:
-        rows = [{**r.asDict(), "batch": batch} for r in frame.collect()]
-        with lock:
-            delivered.extend(rows)
+    delivered = Delivered()
 
     query = (
         source_frame(spark, kinesis_local_endpoint, stream, tmp_path, maxRecordsPerShard="25")
-        .writeStream.foreachBatch(collect)
+        .writeStream.foreachBatch(delivered.collect)
         .option("checkpointLocation", str(tmp_path / "spark"))
         .trigger(processingTime="500 milliseconds")
         .start()

@@ -1,6 +1,7 @@
-"""kinesis-local (kinesis-mock 0.6.2, the Kinesis engine LocalStack uses) on a free 127.0.0.1 port, for figure 8.
+"""kinesis-local (kinesis-mock 0.6.2, the Kinesis engine LocalStack uses) on a free 127.0.0.1 port.
 
-moto has no ``SubscribeToShard``; kinesis-local has, so the enhanced fan-out figure runs on it.
+For the tests (fixture ``kinesis_local_endpoint``) and the bench's enhanced fan-out figure: moto has
+no ``SubscribeToShard``, kinesis-local has.
 ``scripts/install-kinesis-local.sh`` installs it into ``.tools/kinesis-local`` (needs npm). Its
 listen host is hard-coded to 0.0.0.0: ``tests/integration/loopback_only.js`` is preloaded with
 ``node --require`` and rewrites every ``listen`` to 127.0.0.1, and ``start`` checks from /proc that
@@ -16,12 +17,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.progress import log
-from bench.repo import REPO
 from common.aws import client
 from common.settings import AwsSettings
 from ops.processes import Child, die_with_parent, free_port, stop_all
 
+REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / ".tools" / "kinesis-local" / "node_modules" / "kinesis-local"
 LOOPBACK_ONLY = REPO / "tests" / "integration" / "loopback_only.js"
 
@@ -58,7 +58,7 @@ def listening_hosts(pid: int) -> set[str]:
 
 @dataclass
 class KinesisLocal:
-    """A kinesis-local this harness started (stop it with ``stop``)."""
+    """A kinesis-local started by ``start`` (stop it with ``stop``)."""
 
     endpoint: str
     child: Child
@@ -71,7 +71,6 @@ class KinesisLocal:
     def start(cls, work_dir: Path, timeout_seconds: float = 60) -> KinesisLocal:
         """Install it if missing, start it (log ``<work_dir>/kinesis-local.log``), wait until it answers."""
         if not (PACKAGE / "main.js").exists():
-            log("installing kinesis-local (scripts/install-kinesis-local.sh)")
             subprocess.run(["bash", str(REPO / "scripts" / "install-kinesis-local.sh")], check=True)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")  # the emulator accepts any key; boto3 needs one
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
@@ -86,6 +85,9 @@ class KinesisLocal:
             "SHOULD_PERSIST_DATA": "false",
             "CREATE_STREAM_DURATION": "100ms",
             "DELETE_STREAM_DURATION": "100ms",
+            "SPLIT_SHARD_DURATION": "100ms",
+            "MERGE_SHARDS_DURATION": "100ms",
+            "UPDATE_SHARD_COUNT_DURATION": "100ms",
             "REGISTER_STREAM_CONSUMER_DURATION": "100ms",
             "DEREGISTER_STREAM_CONSUMER_DURATION": "100ms",
         }
@@ -120,7 +122,6 @@ class KinesisLocal:
         if hosts != {"127.0.0.1"}:
             local.stop()
             raise RuntimeError(f"kinesis-local listens on {hosts}, not on 127.0.0.1 only")
-        log(f"kinesis-local {version()} on {local.endpoint} (pid {child.process.pid})")
         return local
 
     def stop(self) -> None:
