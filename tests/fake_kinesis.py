@@ -206,13 +206,20 @@ class FakeSubscriber:
         self.refusals: list[bytes] = []
         self.events_per_subscription: int | None = None
         self.cuts: list[Exception] = []
+        self.stall_with: Exception | None = None  # every subscription: one empty event behind the tip, then this
         self.starts: list[dict[str, Any]] = []
         self.streams: list[FakeEventStream] = []
 
     def subscribe(self, _shard_id: str, position: Position) -> Subscription:
         start = starting_position(position)
         self.starts.append(start)
+        assert len(self.starts) <= 500, "subscribed 500 times: the reader keeps reopening without giving up"
         frames = [initial_response_frame()] if self.initial_response else []
+        if self.stall_with is not None:
+            frames.append(subscribe_event_frame([], 1000, "0"))
+            stream = FakeEventStream(frames, cut=self.stall_with)
+            self.streams.append(stream)
+            return Subscription(stream)
         if self.refusals:
             frames.append(self.refusals.pop(0))
         else:

@@ -4,8 +4,9 @@
 end, caught up with the tip) and returns the records and where it stopped. With a
 ``ShardSubscriber`` (enhanced fan-out) a first attempt takes the records from subscription events;
 otherwise, and always when replaying, it polls GetRecords. Given the end a previous attempt
-recorded, it stops exactly there, so a replayed batch returns the same records. KPL aggregated records are split into their user records, each keeping the
-sub-sequence number that makes a position inside an aggregate exact.
+recorded, it stops exactly there, so a replayed batch returns the same records. KPL aggregated
+records are split into their user records, each keeping the sub-sequence number that makes a
+position inside an aggregate exact.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from common.aws import RETRYABLE_CODES, error_code
 from common.logs import log_event
-from jobs.kinesis.client import SUBSCRIBE_RETRY_CODES, KinesisClient, KinesisSourceError
+from jobs.kinesis.client import SUBSCRIBE_RETRY_CODES, KinesisClient, KinesisSourceError, backoff_seconds
 from jobs.kinesis.fan_out import ShardSubscriber
 from jobs.kinesis.positions import Position, ShardEnd, is_consumed, position_after, sequence_key
 
@@ -216,7 +217,8 @@ class ShardReader:
         (``MillisBehindLatest`` 0), or arrives past ``max_fetch_seconds``; and at the shard's end
         (``ChildShards`` with no ``ContinuationSequenceNumber``). A subscription that ends (Kinesis
         closes each after 5 minutes) or fails with a retryable error is reopened from where
-        reading stands.
+        reading stands, after a full-jitter backoff when it failed (growing while no record is read);
+        past its fetch time the read stops with the records it has.
         """
         from botocore.exceptions import ClientError, HTTPClientError
 
@@ -228,12 +230,16 @@ class ShardReader:
         millis_behind: int | None = None
         closed = False
         done = False
+        failures = 0  # since a record was last read
         while not done:
             subscription = self.client.subscribe(subscriber, self.shard_id, position)
             try:
                 for event in subscription:
                     millis_behind = event.get("MillisBehindLatest")
+                    read_before = len(records)
                     position, stopped_inside = self._take(event["Records"], position, records, budget, None)
+                    if len(records) > read_before:
+                        failures = 0
                     if event.get("ChildShards") and not event.get("ContinuationSequenceNumber"):
                         closed, done = not stopped_inside, True
                         break
@@ -244,7 +250,11 @@ class ShardReader:
                 code = error_code(error)
                 if isinstance(error, ClientError) and code not in RETRYABLE_CODES | SUBSCRIBE_RETRY_CODES:
                     raise
+                failures += 1
                 self._reopened("kinesis_subscription_failed", position, error=code or type(error).__name__)
+                done = clock() >= deadline
+                if not done:
+                    self.client.sleep(backoff_seconds(failures, self.client.rng))
                 continue
             finally:
                 subscription.close()

@@ -138,6 +138,15 @@ def test_a_subscription_cut_mid_stream_is_reopened_without_loss() -> None:
     assert data_of(records) == [b"r%d" % n for n in range(6)] and end.renewals >= 1
 
 
+def test_subscriptions_cut_again_and_again_back_off_and_end_the_read_at_its_fetch_time() -> None:
+    subscriber = FakeSubscriber(filled(3))
+    subscriber.stall_with = HTTPClientError(error=OSError("connection reset"))
+    read, _client, clock = reader(subscriber)
+    records, end = read.read(TRIM_HORIZON, None)
+    assert records == [] and end.position == TRIM_HORIZON and end.millis_behind_latest == 1000
+    assert clock.now >= 5.0 and len(clock.sleeps) == end.renewals >= 2, "a backoff before each reopening"
+
+
 def test_a_refused_subscription_is_retried_with_backoff() -> None:
     subscriber = FakeSubscriber(filled(3))
     subscriber.refusals = [
