@@ -207,6 +207,7 @@ class FakeSubscriber:
         self.events_per_subscription: int | None = None
         self.cuts: list[Exception] = []
         self.stall_with: Exception | None = None  # every subscription: one empty event behind the tip, then this
+        self.http_refusals: list[Exception] = []  # raised by the next subscribe calls (refused before any event)
         self.starts: list[dict[str, Any]] = []
         self.streams: list[FakeEventStream] = []
 
@@ -214,6 +215,8 @@ class FakeSubscriber:
         start = starting_position(position)
         self.starts.append(start)
         assert len(self.starts) <= 500, "subscribed 500 times: the reader keeps reopening without giving up"
+        if self.http_refusals:
+            raise self.http_refusals.pop(0)
         frames = [initial_response_frame()] if self.initial_response else []
         if self.stall_with is not None:
             frames.append(subscribe_event_frame([], 1000, "0"))

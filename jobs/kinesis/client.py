@@ -39,6 +39,12 @@ MAX_BACKOFF_SECONDS = 10.0
 Result = TypeVar("Result")
 # A subscription to a shard within 5 s of its previous one is refused with this code: wait and retry.
 SUBSCRIBE_RETRY_CODES = frozenset({"ResourceInUseException"})
+# What an endpoint answers for a call it does not implement (kinesis-local before 0.6: SubscribeToShard).
+NOT_IMPLEMENTED_CODES = frozenset({"ApiNotImplemented", "UnknownOperationException", "NotImplemented"})
+_NO_FAN_OUT = (
+    "Enhanced fan-out needs an endpoint with SubscribeToShard (AWS; kinesis-local 0.6 and later; not moto, "
+    "nor LocalStack 4.14's kinesis-local 0.5.2): unset KINESIS_CONSUMER_NAME (consumerName) to poll with GetRecords."
+)
 
 
 class KinesisSourceError(RuntimeError):
@@ -127,6 +133,11 @@ def call_with_retries(
                     "credentials need sts:AssumeRole on that role, and the role's trust policy must allow them "
                     "(with the external id, roleExternalId, if it requires one)."
                 ) from error
+            if code in NOT_IMPLEMENTED_CODES:
+                raise KinesisSourceError(
+                    f"{what}: {error}. The endpoint does not implement {error.operation_name}. "
+                    + (_NO_FAN_OUT if error.operation_name == "SubscribeToShard" else "")
+                ) from error
             if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
                 raise KinesisSourceError(
                     f"{what}: {error}. The job's credentials lack permission: grant kinesis:ListShards, "
@@ -147,6 +158,7 @@ def call_with_retries(
                 f"(retryDeadlineSeconds={deadline_seconds:g}): {type(failure).__name__}: {failure}. Kinesis is "
                 "throttling or unavailable for longer than the deadline: raise retryDeadlineSeconds, read fewer "
                 "records per batch, or check the endpoint and the stream's capacity."
+                + (f" {_NO_FAN_OUT}" if getattr(failure, "operation_name", None) == "SubscribeToShard" else "")
             ) from failure
         backoff = min(deadline_seconds - elapsed, backoff_seconds(attempt, rng))
         log_event(

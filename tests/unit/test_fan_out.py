@@ -166,6 +166,26 @@ def test_a_missing_consumer_fails_the_read_saying_what_to_do() -> None:
         reader(subscriber)[0].read(TRIM_HORIZON, None)
 
 
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            404,
+            b'{"__type": "ApiNotImplemented", "message": "SubscribeToShard is not yet supported"}',
+        ),  # kinesis-local 0.5
+        (500, b"<!doctype html><title>500 Internal Server Error</title>"),  # moto
+    ],
+    ids=["kinesis-local-0.5", "moto"],
+)
+def test_an_endpoint_without_subscribe_to_shard_fails_the_read_saying_to_unset_the_consumer(
+    status: int, body: bytes
+) -> None:
+    subscriber = FakeSubscriber(filled(3))
+    subscriber.http_refusals = [http_error(status, body) for _ in range(400)]
+    with pytest.raises(KinesisSourceError, match="unset KINESIS_CONSUMER_NAME"):
+        reader(subscriber)[0].read(TRIM_HORIZON, None)
+
+
 def test_a_replay_polls_exactly_the_recorded_records() -> None:
     subscriber = FakeSubscriber(filled(10), per_event=10)
     first, end = reader(subscriber, max_records=6)[0].read(TRIM_HORIZON, None)
