@@ -83,8 +83,15 @@ class Report:
         return "kind e2e summary:\n" + "\n".join(lines)
 
 
-def run(*cmd: str | Path, timeout: float = 600, check: bool = True, env: dict[str, str] | None = None) -> str:
-    """Run a command from the repository root; on failure raise with its output."""
+def run(
+    *cmd: str | Path,
+    timeout: float = 600,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    exit_codes: tuple[int, ...] = (0,),
+) -> str:
+    """Run a command from the repository root; with `check`, an exit code outside `exit_codes`
+    raises with its output."""
     result = subprocess.run(
         [str(c) for c in cmd],
         cwd=ROOT,
@@ -93,7 +100,7 @@ def run(*cmd: str | Path, timeout: float = 600, check: bool = True, env: dict[st
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
-    if check and result.returncode != 0:
+    if check and result.returncode not in exit_codes:
         raise AssertionError(
             f"`{' '.join(map(str, cmd))}` exited {result.returncode}:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
         )
@@ -106,8 +113,10 @@ def make(*targets: str, timeout: float = 3600) -> str:
     )
 
 
-def kubectl(*args: str, timeout: float = 120, check: bool = True) -> str:
-    return run(KUBECTL, "--context", CONTEXT, "-n", NAMESPACE, *args, timeout=timeout, check=check)
+def kubectl(*args: str, timeout: float = 120, check: bool = True, exit_codes: tuple[int, ...] = (0,)) -> str:
+    return run(
+        KUBECTL, "--context", CONTEXT, "-n", NAMESPACE, *args, timeout=timeout, check=check, exit_codes=exit_codes
+    )
 
 
 def helm(*args: str, timeout: float = 900) -> str:
@@ -198,10 +207,24 @@ def port_forward(target: str, remote_port: int, namespace: str = NAMESPACE) -> I
         forward.wait(timeout=30)
 
 
+# `kubectl exec`'s exit code when the container stops under the command: the runtime kills what is
+# left in it, the command's shell included.
+EXEC_KILLED_WITH_CONTAINER = 137
+
+
+def exec_in_driver(command: str, stops_container: bool = False) -> None:
+    """Run the shell `command` in the driver container. A command that stops the container may be
+    killed with it before it returns (exit 137, a race): with `stops_container` that is success."""
+    exit_codes = (0, EXEC_KILLED_WITH_CONTAINER) if stops_container else (0,)
+    kubectl(
+        "exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", command, timeout=60, exit_codes=exit_codes
+    )
+
+
 def signal_java(signal: str) -> None:
     """Send `signal` (KILL, STOP, CONT) to the driver container's JVM (not PID 1 nor the Python driver)."""
     command = (
         'for d in /proc/[0-9]*; do [ "$(cat "$d/comm" 2>/dev/null)" = java ] '
         f'&& kill -{signal} "${{d#/proc/}}"; done; true'
     )
-    kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", command, timeout=60)
+    exec_in_driver(command, stops_container=signal == "KILL")

@@ -65,6 +65,7 @@ from kind_testing import (
     app_state,
     app_status,
     driver_pod,
+    exec_in_driver,
     get_json,
     helm,
     http_status,
@@ -119,7 +120,7 @@ def kill_driver(method: str) -> None:
     elif method == "force-delete":
         kubectl("delete", "pod", DRIVER, "--grace-period=0", "--force", timeout=60)
     elif method == "sigterm":  # tini (PID 1) passes it to the driver JVM
-        kubectl("exec", DRIVER, "-c", "spark-kubernetes-driver", "--", "bash", "-c", "kill -TERM 1", timeout=60)
+        exec_in_driver("kill -TERM 1", stops_container=True)
     else:
         signal_java("KILL")
 
