@@ -26,8 +26,8 @@
     make kind-down                    no container left
 
 Skipped only where the machine cannot: no podman or docker, or the node image cannot be built
-(the reason is printed). KIND_E2E_KEEP=1 keeps the cluster (and skips `make kind-down`) for
-debugging; KIND_E2E_REPORT=<file> also writes the step timings and counts as JSON.
+(the reason is printed). A failure prints diagnostics, then tears the cluster down; KIND_E2E_KEEP=1
+keeps it (no `make kind-down`, passed or failed) for debugging; KIND_E2E_REPORT=<file> also writes the step timings and counts as JSON.
 """
 
 from __future__ import annotations
@@ -359,6 +359,9 @@ def test_kind_user_loop(aws: Any, capsys: pytest.CaptureFixture[str]) -> None:
         except AssertionError as error:
             report.say(f"FAILED: {str(error)[:3000]}")
             report.say(diagnostics())
+            if not os.environ.get("KIND_E2E_KEEP"):
+                report.say("tearing the cluster down after the failure (KIND_E2E_KEEP=1 keeps it)")
+                make("kind-down", timeout=600)
             raise
         finally:
             print(report.summary(), flush=True)
