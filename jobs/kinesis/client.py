@@ -42,8 +42,8 @@ SUBSCRIBE_RETRY_CODES = frozenset({"ResourceInUseException"})
 # What an endpoint answers for a call it does not implement (kinesis-local before 0.6: SubscribeToShard).
 NOT_IMPLEMENTED_CODES = frozenset({"ApiNotImplemented", "UnknownOperationException", "NotImplemented"})
 _NO_FAN_OUT = (
-    "Enhanced fan-out needs an endpoint with SubscribeToShard (AWS; kinesis-local 0.6 and later; not moto, "
-    "nor LocalStack 4.14's kinesis-local 0.5.2): unset KINESIS_CONSUMER_NAME (consumerName) to poll with GetRecords."
+    "Enhanced fan-out needs an endpoint with SubscribeToShard (AWS, LocalStack, kinesis-local 0.6 and later; not "
+    "moto nor kinesis-local 0.5): unset KINESIS_CONSUMER_NAME (consumerName) to poll with GetRecords."
 )
 
 

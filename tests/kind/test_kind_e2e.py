@@ -21,13 +21,17 @@
                                       after a batch: the operator resubmits it every time (more kills
                                       than a lifetime retry count of 5 allows); every article still
                                       there exactly once
-    make deploy DEPLOY_ARGS=--set ... publisher and job roll; still every article exactly once
-    helm uninstall --wait             no object of the release left; `make deploy` starts clean
+    make deploy DEPLOY_ARGS=--set ... publisher and job roll, the job to enhanced fan-out
+                                      (consumerName): reads through SubscribeToShard, still every
+                                      article exactly once, the consumer registered and ACTIVE
+    helm uninstall --wait             the pre-delete hook Job deregisters the consumer and completes;
+                                      no object of the release left; `make deploy` starts clean
     make kind-down                    no container left
 
 Skipped only where the machine cannot: no podman or docker, or the node image cannot be built
 (the reason is printed). A failure prints diagnostics, then tears the cluster down; KIND_E2E_KEEP=1
-keeps it (no `make kind-down`, passed or failed) for debugging; KIND_E2E_REPORT=<file> also writes the step timings and counts as JSON.
+keeps it (no `make kind-down`, passed or failed) for debugging; KIND_E2E_REPORT=<file> also writes
+the step timings and counts as JSON.
 """
 
 from __future__ import annotations
@@ -112,6 +116,9 @@ KILLS = ("delete", "force-delete", "kill-9", "sigterm", "force-delete", "kill-9"
 # the kills outnumber a finite count such as 5, which would leave the application FAILED; the chart's
 # `unlimited` keeps it RUNNING.
 FINITE_LIFETIME_RETRIES = 5
+# The stream consumer the upgrade step switches the job to (enhanced fan-out); LocalStack serves
+# SubscribeToShard from its own provider.
+CONSUMER = "kind-efo"
 
 
 def kill_driver(method: str) -> None:
@@ -280,6 +287,38 @@ class EnrichedReader:
         if table is None:
             return Counter()
         return Counter(table.to_pyarrow_table(columns=["article_id"]).column("article_id").to_pylist())
+
+
+def fan_out_reads(uid: str) -> dict[str, int]:
+    """SubscribeToShard and GetRecords calls summed over the batches with rows of driver `uid`, once
+    a batch read through a subscription (the first attempts of a read subscribe; replays poll)."""
+
+    def counted() -> dict[str, int] | None:
+        batches = rows_batches(uid)
+        shards = [read for batch in batches for read in (batch.get("shards") or {}).values()]
+        calls = {
+            "batches_with_rows": len(batches),
+            "subscribe_calls": sum(int(r.get("subscribe_calls") or 0) for r in shards),
+            "get_records_calls": sum(int(r.get("get_records_calls") or 0) for r in shards),
+        }
+        return calls if calls["subscribe_calls"] else None
+
+    return wait_for(counted, 300, "a batch read through SubscribeToShard (subscribe_calls > 0)", 5)
+
+
+def registered_consumers(aws: Any) -> dict[str, str]:
+    """The stream's consumers: name -> status."""
+    from common.aws import client
+
+    kinesis = client("kinesis", aws)
+    arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"]["StreamARN"]
+    return {c["ConsumerName"]: c["ConsumerStatus"] for c in kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]}
+
+
+def job_event_reasons(job: str) -> list[str]:
+    """The reasons of the events about the Job `job` (they outlive the Job and its pods)."""
+    selector = f"involvedObject.kind=Job,involvedObject.name={job}"
+    return [e["reason"] for e in get_json("events", "--field-selector", selector)["items"]]
 
 
 def all_there_once(aws: Any, report: Report, label: str, timeout: float = 600) -> None:
@@ -495,39 +534,44 @@ def _loop(report: Report, aws: Any) -> None:
         all_there_once(aws, report, "driver kills")
         report.record("placement after the kills", executors_elsewhere(nodes))
 
-    with report.step("helm upgrade with a changed value rolls without loss"):
+    with report.step("helm upgrade to enhanced fan-out rolls without loss, reading through subscriptions"):
         old_publisher = kubectl(
             "get", "pods", "-l", f"app.kubernetes.io/name=publisher,app.kubernetes.io/instance={RELEASE}", "-o", "name"
         )
         old_driver = driver_pod()
         assert old_driver is not None
-        # what a user types: the same values, tags and NetworkPolicy peers as the install, two values changed
-        make("deploy", "DEPLOY_ARGS=--set publisher.publish.rate=8 --set 'spark-job.job.triggerInterval=3 seconds'")
+        # what a user types: the same values, tags and NetworkPolicy peers as the install, two values
+        # changed; the job switches from GetRecords to SubscribeToShard mid-stream on one position log
+        make("deploy", f"DEPLOY_ARGS=--set publisher.publish.rate=8 --set spark-job.job.consumerName={CONSUMER}")
         kubectl("rollout", "status", f"deploy/{PUBLISHER}", "--timeout=300s", timeout=330)
         new_publisher = kubectl(
             "get", "pods", "-l", f"app.kubernetes.io/name=publisher,app.kubernetes.io/instance={RELEASE}", "-o", "name"
         )
         assert new_publisher != old_publisher, "the publisher did not roll"
-        wait_for(
-            lambda: (
-                (p := driver_pod())
-                and p["metadata"]["uid"] != old_driver["metadata"]["uid"]
-                and app_state() == "RUNNING"
-                and any(
-                    e.get("value") == "3 seconds"
-                    for c in p["spec"]["containers"]
-                    for e in c.get("env", [])
-                    if e["name"] == "TRIGGER_INTERVAL"
-                )
-            ),
-            900,
-            "the job resubmitted with TRIGGER_INTERVAL=3 seconds and RUNNING",
-            5,
+
+        def resubmitted_with_consumer() -> dict[str, Any] | None:
+            pod = driver_pod()
+            if not pod or pod["metadata"]["uid"] == old_driver["metadata"]["uid"] or app_state() != "RUNNING":
+                return None
+            env = [e for c in pod["spec"]["containers"] for e in c.get("env", [])]
+            return pod if {"name": "KINESIS_CONSUMER_NAME", "value": CONSUMER} in env else None
+
+        new_driver = wait_for(
+            resubmitted_with_consumer, 900, f"the job resubmitted with KINESIS_CONSUMER_NAME={CONSUMER} and RUNNING", 5
         )
+        new_uid = new_driver["metadata"]["uid"]
         all_there_once(aws, report, "upgrade")
+        report.record("reads after the upgrade", fan_out_reads(new_uid))
+        report.record("stream consumers", registered_consumers(aws))
+        assert registered_consumers(aws) == {CONSUMER: "ACTIVE"}
+
+    with report.step("helm uninstall runs the pre-delete hook that deregisters the consumer"):
+        helm("uninstall", RELEASE, "--wait", "--timeout", "5m", timeout=400)
+        reasons = job_event_reasons(f"{APP}-consumer-deregister")
+        report.record("deregister Job events", reasons)
+        assert "Completed" in reasons, f"the pre-delete hook Job did not complete: {reasons}"
 
     with report.step("helm uninstall --wait leaves no object of the release"):
-        helm("uninstall", RELEASE, "--wait", "--timeout", "5m", timeout=400)
         wait_for(lambda: not leftovers(), 180, "no object of the release", 3)
 
     with report.step("reinstall starts clean"):
