@@ -567,9 +567,13 @@ def _loop(report: Report, aws: Any) -> None:
 
     with report.step("helm uninstall runs the pre-delete hook that deregisters the consumer"):
         helm("uninstall", RELEASE, "--wait", "--timeout", "5m", timeout=400)
-        reasons = job_event_reasons(f"{APP}-consumer-deregister")
-        report.record("deregister Job events", reasons)
-        assert "Completed" in reasons, f"the pre-delete hook Job did not complete: {reasons}"
+        hook = f"{APP}-consumer-deregister"
+
+        def hook_completed() -> list[str] | None:
+            reasons = job_event_reasons(hook)
+            return reasons if "Completed" in reasons else None
+
+        report.record("deregister Job events", wait_for(hook_completed, 60, f"a Completed event of the Job {hook}", 3))
 
     with report.step("helm uninstall --wait leaves no object of the release"):
         wait_for(lambda: not leftovers(), 180, "no object of the release", 3)
