@@ -562,8 +562,9 @@ def _loop(report: Report, aws: Any) -> None:
         new_uid = new_driver["metadata"]["uid"]
         all_there_once(aws, report, "upgrade")
         report.record("reads after the upgrade", fan_out_reads(new_uid))
-        report.record("stream consumers", registered_consumers(aws))
-        assert registered_consumers(aws) == {CONSUMER: "ACTIVE"}
+        consumers = registered_consumers(aws)
+        report.record("stream consumers", consumers)
+        assert consumers == {CONSUMER: "ACTIVE"}, consumers
 
     with report.step("helm uninstall runs the pre-delete hook that deregisters the consumer"):
         helm("uninstall", RELEASE, "--wait", "--timeout", "5m", timeout=400)
